@@ -15,4 +15,16 @@ int tk_openmp_enabled(void);
 int tk_get_num_threads(void);
 void tk_set_num_threads(int n);
 
+/* ---- gemm ---- */
+
+/* ---- conv2d ---- */
+
+/* ---- pooling ---- */
+
+/* ---- softmax / log-sum-exp ---- */
+
+/* ---- cross-entropy ---- */
+
+/* ---- optimizers ---- */
+
 #endif

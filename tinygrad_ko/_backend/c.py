@@ -23,3 +23,17 @@ def build_info():
         "openmp": bool(lib.tk_openmp_enabled()),
         "build_flags": ffi.string(lib.tk_build_flags()).decode(),
     }
+
+# ---- gemm ----
+
+from .ref import matmul  # noqa: E402,F401  (until tk_gemm lands: the GEMM work replaces this line)
+
+# ---- conv2d ----
+
+# ---- pooling ----
+
+# ---- softmax / log-sum-exp ----
+
+# ---- cross-entropy ----
+
+# ---- optimizers ----
