@@ -84,10 +84,15 @@ static void scale_c(const gemm_problem *g) {
     }
 }
 
+/* Row-major A is read in place instead of packed when at most this many B micro-panels would
+ * share each packed A block: packing then costs about as much as the multiply itself. */
+#define IN_PLACE_A_MAX_PANELS 4
+
 /* The five loops over C[m0:m1, n0:n1], sequential, with one thread's workspace slice. */
 static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *slice, int64_t m0,
                        int64_t m1, int64_t n0, int64_t n1) {
     const int es = g->es, mr = r->mr, nr = r->nr;
+    const int in_place = g->a_cs == 1 && n1 - n0 <= IN_PLACE_A_MAX_PANELS * nr;
     char *packed_a = slice, *packed_b = slice + packed_a_bytes(r, g->M, g->K, es);
     for (int64_t jc = n0; jc < n1; jc += r->nc) {
         const int64_t nc = TK_MIN(r->nc, n1 - jc);
@@ -99,13 +104,24 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                            nc, nr, es);
             for (int64_t ic = m0; ic < m1; ic += r->mc) {
                 const int64_t mc = TK_MIN(r->mc, m1 - ic);
-                tk_gemm_pack_a(packed_a, g->A + (ic * g->a_rs + pc * g->a_cs) * es, g->a_rs, g->a_cs,
-                               mc, kc, mr, es);
-                for (int64_t jr = 0; jr < nc; jr += nr)
-                    for (int64_t ir = 0; ir < mc; ir += mr)
-                        r->kernel(kc, TK_MIN(mr, mc - ir), TK_MIN(nr, nc - jr), g->alpha,
-                                  packed_a + ir * kc * es, packed_b + jr * kc * es, beta,
-                                  g->C + ((ic + ir) * g->ldc + jc + jr) * es, g->ldc);
+                const char *a_block = g->A + (ic * g->a_rs + pc * g->a_cs) * es;
+                /* In place, only a last partial row panel is packed (the kernel reads MR rows). */
+                const int64_t in_place_rows = in_place ? mc / mr * mr : 0;
+                if (in_place_rows < mc)
+                    tk_gemm_pack_a(packed_a, a_block + in_place_rows * g->a_rs * es, g->a_rs, g->a_cs,
+                                   mc - in_place_rows, kc, mr, es);
+                for (int64_t jr = 0; jr < nc; jr += nr) {
+                    const int64_t n = TK_MIN(nr, nc - jr);
+                    const char *b = packed_b + jr * kc * es;
+                    char *c = g->C + (ic * g->ldc + jc + jr) * es;
+                    for (int64_t ir = 0; ir < in_place_rows; ir += mr)
+                        r->kernel_strided_a(kc, mr, n, g->alpha, a_block + ir * g->a_rs * es, g->a_rs, b,
+                                            beta, c + ir * g->ldc * es, g->ldc);
+                    for (int64_t ir = in_place_rows; ir < mc; ir += mr)
+                        r->kernel(kc, TK_MIN(mr, mc - ir), n, g->alpha,
+                                  packed_a + (ir - in_place_rows) * kc * es, 0, b, beta,
+                                  c + ir * g->ldc * es, g->ldc);
+                }
             }
         }
     }

@@ -8,7 +8,6 @@
 
 #define UK_NAME ukernel_avx2_f32
 #define UK_T float
-#define UK_VEC avx2_vec_f32
 #define UK_LANES 8
 #define UK_MR 6
 #define UK_NV 2
@@ -16,13 +15,12 @@
 
 #define UK_NAME ukernel_avx2_f64
 #define UK_T double
-#define UK_VEC avx2_vec_f64
 #define UK_LANES 4
 #define UK_MR 6
 #define UK_NV 2
 #include "gemm_ukernel.h"
 
-/* {mr, nr, mc, kc, nc, kernel} */
-const tk_gemm_recipe tk_gemm_avx2_f32 = {6, 16, 192, 256, 4096, ukernel_avx2_f32};
-const tk_gemm_recipe tk_gemm_avx2_f64 = {6, 8, 96, 256, 2048, ukernel_avx2_f64};
+/* {mr, nr, mc, kc, nc, kernel, kernel_strided_a} */
+const tk_gemm_recipe tk_gemm_avx2_f32 = {6, 16, 192, 256, 4096, ukernel_avx2_f32, ukernel_avx2_f32_strided};
+const tk_gemm_recipe tk_gemm_avx2_f64 = {6, 8, 96, 256, 2048, ukernel_avx2_f64, ukernel_avx2_f64_strided};
 #endif

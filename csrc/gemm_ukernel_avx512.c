@@ -8,7 +8,6 @@
 
 #define UK_NAME ukernel_avx512_f32
 #define UK_T float
-#define UK_VEC avx512_vec_f32
 #define UK_LANES 16
 #define UK_MR 12
 #define UK_NV 2
@@ -16,13 +15,12 @@
 
 #define UK_NAME ukernel_avx512_f64
 #define UK_T double
-#define UK_VEC avx512_vec_f64
 #define UK_LANES 8
 #define UK_MR 12
 #define UK_NV 2
 #include "gemm_ukernel.h"
 
-/* {mr, nr, mc, kc, nc, kernel} */
-const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 384, 256, 4096, ukernel_avx512_f32};
-const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 192, 256, 2048, ukernel_avx512_f64};
+/* {mr, nr, mc, kc, nc, kernel, kernel_strided_a} */
+const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 384, 256, 4096, ukernel_avx512_f32, ukernel_avx512_f32_strided};
+const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 192, 256, 2048, ukernel_avx512_f64, ukernel_avx512_f64_strided};
 #endif

@@ -5,7 +5,6 @@
 
 #define UK_NAME ukernel_ref_f32
 #define UK_T float
-#define UK_VEC ref_vec_f32
 #define UK_LANES 4
 #define UK_MR 4
 #define UK_NV 2
@@ -13,12 +12,11 @@
 
 #define UK_NAME ukernel_ref_f64
 #define UK_T double
-#define UK_VEC ref_vec_f64
 #define UK_LANES 2
 #define UK_MR 4
 #define UK_NV 2
 #include "gemm_ukernel.h"
 
-/* {mr, nr, mc, kc, nc, kernel}: mc x kc of A near L2, kc x nr of B in L1. */
-const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 128, 256, 2048, ukernel_ref_f32};
-const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 128, 256, 2048, ukernel_ref_f64};
+/* {mr, nr, mc, kc, nc, kernel, kernel_strided_a}: mc x kc of A near L2, kc x nr of B in L1. */
+const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 128, 256, 2048, ukernel_ref_f32, ukernel_ref_f32_strided};
+const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 128, 256, 2048, ukernel_ref_f64, ukernel_ref_f64_strided};
