@@ -49,16 +49,19 @@ static inline __attribute__((always_inline)) void pack_panels(char *TK_RESTRICT 
             pack_panels((char *)dst, (const char *)src, rs, cs, m, k, W, 8); \
         return;
 
-/* Every micro-kernel width in use gets its own unrolled copy loops. */
+/* Every micro-kernel width in use (full and half) gets its own unrolled copy loops. */
 void tk_gemm_pack_a(void *dst, const void *src, int64_t rs, int64_t cs, int64_t m, int64_t k, int mr,
                     int es) {
     switch (mr) {
+        PACK_WIDTH(2)
         PACK_WIDTH(4)
         PACK_WIDTH(6)
         PACK_WIDTH(8)
         PACK_WIDTH(12)
         PACK_WIDTH(16)
         PACK_WIDTH(32)
+    default:
+        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, es);
     }
 }
 
