@@ -7,7 +7,7 @@ _name_counts = defaultdict(int)
 
 
 def to_snake_case(class_name):
-    """Keras's conversion: "Dense" -> "dense", "MaxPooling2D" -> "max_pooling2d", "ReLU" -> "re_lu"."""
+    """Keras's rule: "Dense" -> "dense", "MaxPooling2D" -> "max_pooling2d", "ReLU" -> "re_lu"."""
     words = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", class_name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", words).lower()
 

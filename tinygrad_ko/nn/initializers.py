@@ -6,12 +6,12 @@ An initializer is called with a shape (and optional dtype) and returns a NumPy a
     >>> initializers.get("he_normal")((3, 3, 1, 16)).shape
     (3, 3, 1, 16)
 
-Without a ``seed`` every call draws from the package RNG that ``tg.manual_seed`` resets, so one seed
-fixes a whole model's initial weights. With a ``seed`` the initializer owns a generator of its own and
-returns the same values on every call (as Keras does).
+Without a ``seed`` every call draws from the package RNG that ``tg.manual_seed`` resets, so one
+seed fixes a whole model's initial weights. With a ``seed`` the initializer returns the same values
+on every call (as Keras does).
 
-Fans follow Keras's ``_compute_fans``: a Dense kernel (in, out) has fan_in=in, fan_out=out; a convolution
-kernel (*spatial, in, out) multiplies both by the receptive field size prod(spatial).
+Fans follow Keras's ``_compute_fans``: a Dense kernel (in, out) has fan_in=in, fan_out=out; a
+convolution kernel (*spatial, in, out) multiplies both by the receptive field size prod(spatial).
 """
 import math
 
@@ -19,8 +19,8 @@ import numpy as np
 
 from ._naming import unknown_name_error
 
-# Keras divides the truncated-normal stddev by this constant: the stddev of a unit normal truncated to
-# [-2, 2], so that the truncated draws end up with the requested variance.
+# Keras divides the truncated-normal stddev by this constant, the stddev of a unit normal truncated
+# to [-2, 2], so that the truncated draws end up with the requested variance.
 TRUNCATION_STDDEV_CORRECTION = .87962566103423978
 
 
@@ -164,7 +164,8 @@ class VarianceScaling(Initializer):
     """Keras's VarianceScaling: variance = scale / fan, fan chosen by ``mode``.
 
     distribution "truncated_normal": stddev sqrt(variance)/0.8796..., cut at two stddevs;
-    "untruncated_normal": stddev sqrt(variance); "uniform": on [-limit, limit], limit sqrt(3*variance).
+    "untruncated_normal": stddev sqrt(variance); "uniform": on [-limit, limit] with
+    limit = sqrt(3 * variance).
     """
 
     MODES = ("fan_in", "fan_out", "fan_avg")
@@ -287,5 +288,6 @@ def get(identifier):
 # Keras's lower-case aliases.
 zeros, ones, constant = Zeros, Ones, Constant
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
-glorot_uniform, glorot_normal, he_normal, he_uniform = GlorotUniform, GlorotNormal, HeNormal, HeUniform
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_normal, he_uniform = HeNormal, HeUniform
 lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling

@@ -7,24 +7,26 @@ Layer contract (what Sequential/Model, summary, fit and saving rely on):
   ("dense", "dense_1", ...; ``reset_names()`` restarts the count). ``dtype`` is the weights' and
   compute dtype, "float32" by default. ``input_shape`` (without the batch dimension) is stored as
   ``batch_input_shape = (batch_size, *input_shape)`` and builds the layer right away.
-- ``build(input_shape)`` creates the weights with ``add_weight``; it runs once, lazily, on the first
-  call (``input_shape`` always includes the batch dimension, None when unknown). ``built`` says whether
-  it ran and ``build_input_shape`` keeps the shape it got.
-- ``layer(x, training=None)``: ``x`` is a Tensor, a NumPy array (cast to ``dtype``, as Keras's autocast
-  does; integer and bool arrays too), or a ``SymbolicTensor`` (then the result is a SymbolicTensor:
-  see below). ``training=None`` inherits the value of the enclosing call, else ``train_mode``'s, else
-  False (inference). Subclasses implement ``call(x, training)`` with Tensor ops.
+- ``build(input_shape)`` creates the weights with ``add_weight``; it runs once, lazily, on the
+  first call (``input_shape`` always includes the batch dimension, None when unknown). ``built``
+  says whether it ran and ``build_input_shape`` keeps the shape it got.
+- ``layer(x, training=None)``: ``x`` is a Tensor (used as is), a NumPy array or nested list (cast
+  to ``dtype`` as Keras's autocast does, integer and bool data included), or a ``SymbolicTensor``
+  (the result is then a SymbolicTensor: see below). ``training=None`` inherits the mode of the
+  enclosing layer call, else of ``train_mode(...)``, else False (inference). Subclasses implement
+  ``call(x, training)`` with Tensor ops, ``check_input_shape`` and ``compute_output_shape``.
 - Weights are Tensors (``requires_grad`` = trainable). ``weights`` = ``trainable_weights`` +
-  ``non_trainable_weights`` (Keras's order), each gathered from this layer and then its child layers
-  (attributes holding a Layer, or lists/tuples/dicts of Layers, in assignment order), without
-  duplicates. ``trainable = False`` freezes the layer and its children: their weights move to
-  ``non_trainable_weights`` and stop requiring gradients.
-- Weight names: ``named_weights()`` returns ``[("dense/kernel", tensor), ...]`` in ``weights`` order
-  (the path is the owning layer's name, "/", the name given to ``add_weight``); ``weight_paths()`` the
-  names alone. Summary, saving and loading key on these.
-- ``get_weights()`` / ``set_weights(arrays)``: copies as NumPy arrays, in ``weights`` order; set checks
-  the count and every shape (ValueError naming the layer and the weight) and writes in place, so
-  optimizers holding the Tensors keep working.
+  ``non_trainable_weights`` (Keras 2's order), each gathered from this layer and then its child
+  layers (attributes holding a Layer, or lists/tuples/dicts of Layers, in assignment order),
+  without duplicates. ``trainable = False`` freezes the layer and its children: their weights
+  move to ``non_trainable_weights`` and stop requiring gradients.
+- Weight names: Tensors carry no name, so ``named_weights()`` returns
+  ``[("dense/kernel", tensor), ...]`` in ``weights`` order (path = the owning layer's name, "/",
+  the name given to ``add_weight``) and ``weight_paths()`` the paths alone. Summary, saving and
+  loading key on these.
+- ``get_weights()`` / ``set_weights(arrays)``: copies as NumPy arrays in ``weights`` order; set
+  checks the count and every shape (ValueError naming the layer and the weight) and writes in
+  place, so optimizers holding the Tensors keep working.
 - ``losses``: the regularization penalties (scalar Tensors) of this layer and its children,
   recomputed from the current weights at every access; the training loss adds their sum.
 - ``count_params()``, ``compute_output_shape(input_shape)`` (batch dimension included, None for
@@ -52,7 +54,8 @@ _training_stack = [False]
 
 @contextlib.contextmanager
 def train_mode(training=True):
-    """Within the block, layers called with ``training=None`` run in training (or inference) mode."""
+    """Within the block, layers called with ``training=None`` run in training (or inference)
+    mode; ``fit`` wraps its training steps in ``train_mode(True)``."""
     _training_stack.append(bool(training))
     try:
         yield
@@ -77,14 +80,15 @@ def normalize_shape(shape, what="shape"):
     try:
         return tuple(None if d is None else int(d) for d in shape)
     except TypeError:
-        raise TypeError(f"{what} must be a tuple of ints (None for unknown), got {shape!r}") from None
+        raise TypeError(f"{what} must be a tuple of ints (None for unknown), "
+                        f"got {shape!r}") from None
 
 
 class SymbolicTensor:
     """A placeholder for a layer output in the functional API: a shape and the history behind it.
 
-    ``shape`` includes the batch dimension (None when unknown); ``layer`` produced it from ``parents``
-    (a tuple of SymbolicTensors; empty for an Input).
+    ``shape`` includes the batch dimension (None when unknown); ``layer`` produced it from
+    ``parents`` (a tuple of SymbolicTensors; empty for an Input).
     """
 
     def __init__(self, shape, dtype, layer, parents=()):
@@ -117,7 +121,7 @@ class _LayerMeta(type):
 
 
 class Layer(metaclass=_LayerMeta):
-    """Base class of every layer: weights, lazy build, train/inference mode, config (see module doc)."""
+    """Base class of every layer: weights, lazy build, modes and config (see the module doc)."""
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, **kwargs):
@@ -298,7 +302,7 @@ class Layer(metaclass=_LayerMeta):
         return SymbolicTensor(self.compute_output_shape(inputs.shape), self.dtype, self, (inputs,))
 
     def check_input_shape(self, input_shape):
-        """Raise ValueError (see ``incompatible``) if this built layer cannot take ``input_shape``."""
+        """Raise ValueError (``incompatible``) if this built layer cannot take ``input_shape``."""
 
     def incompatible(self, input_shape, expectation):
         """The ValueError a layer raises for an input shape it cannot take."""
