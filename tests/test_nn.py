@@ -359,3 +359,12 @@ def test_input_and_symbolic_calls(rng):
         nn.Dense(2, input_shape=(3,))(nn.Input((4,)))
     batched = nn.Input(shape=(3,), batch_size=8)
     assert batched.shape == (8, 3) and nn.InputLayer(input_shape=(2,)).name == "input_4"
+
+
+def test_subclass_call_without_training_argument(rng):
+    class Doubler(nn.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    np.testing.assert_allclose(Doubler()(x, training=True).numpy(), 2 * x)

@@ -178,3 +178,8 @@ def test_activation_lookup_errors_and_serialize():
     assert activations.serialize(activations.relu) == "relu"
     custom = lambda x: x * 2  # noqa: E731
     assert activations.get(custom) is custom and activations.serialize(custom) is custom
+
+
+def test_softmax_is_stable_for_extreme_logits():
+    probs = activations.softmax(tg.Tensor(np.array([[1e4, 0.0, -1e4], [5.0, 5.0, 5.0]]))).numpy()
+    np.testing.assert_allclose(probs, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-15)

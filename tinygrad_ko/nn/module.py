@@ -39,6 +39,8 @@ SymbolicTensor builds it from the shape, checks the shape, and returns a new Sym
 ``inputs`` and replay the layers in order on real data. Layers take one input.
 """
 import contextlib
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -108,6 +110,13 @@ class SymbolicTensor:
     def __repr__(self):
         return (f"<SymbolicTensor shape={self.shape} dtype={self.dtype.name} "
                 f"from {type(self.layer).__name__} {self.layer.name!r}>")
+
+
+@functools.lru_cache(maxsize=None)
+def _accepts_training(call):
+    """Whether a ``call`` method takes ``training`` (Keras lets subclasses leave it out)."""
+    parameters = inspect.signature(call).parameters
+    return "training" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class _LayerMeta(type):
@@ -278,8 +287,10 @@ class Layer(metaclass=_LayerMeta):
         self.check_input_shape(tuple(inputs.shape))
         if training is None:
             training = in_train_mode()
+        if _accepts_training(type(self).call):
+            kwargs["training"] = bool(training)
         with train_mode(training):
-            return self.call(inputs, training=bool(training), **kwargs)
+            return self.call(inputs, **kwargs)
 
     def call(self, inputs, training=False):
         """The forward computation on Tensors; subclasses override it."""
