@@ -28,7 +28,7 @@ import zlib
 import numpy as np
 
 __all__ = ["CorruptDataError", "DataUnavailableError", "IdxDataset", "fashion_mnist", "mnist",
-           "read_idx"]
+           "read_idx", "to_categorical"]
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -42,6 +42,33 @@ class CorruptDataError(ValueError):
 
 class DataUnavailableError(FileNotFoundError):
     """The data set is neither on disk nor downloadable; the message says how to get it."""
+
+
+# ---- labels ----
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot encodes integer class labels, as Keras does: the class axis is appended last.
+
+        >>> to_categorical([0, 2, 1], num_classes=3)
+        array([[1., 0., 0.], [0., 0., 1.], [0., 1., 0.]], dtype=float32)
+
+    A trailing axis of size 1 (labels shaped (N, 1)) is replaced by the class axis; `num_classes`
+    defaults to max(y) + 1. Labels outside 0..num_classes-1 raise ValueError.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        raise ValueError("to_categorical: labels must be integers, got non-integral floats")
+    y = y.astype(np.int64)
+    shape = y.shape[:-1] if y.ndim > 1 and y.shape[-1] == 1 else y.shape
+    y = y.ravel()
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must lie in 0..{num_classes - 1}, "
+                         f"got values from {y.min()} to {y.max()}")
+    categorical = np.zeros((y.size, num_classes), dtype=dtype)
+    categorical[np.arange(y.size), y] = 1
+    return categorical.reshape(shape + (num_classes,))
 
 
 # ---- IDX parsing ----
