@@ -67,34 +67,50 @@ TARGET static void FN(adam)(const tk_update_call *c, int64_t lo, int64_t hi) {
     }
 }
 
-TARGET static void FN(rmsprop)(const tk_update_call *c, int64_t lo, int64_t hi) {
-    // p: [n]   velocity: [n]   momentum: [n] or NULL   average_grad: [n] or NULL   grad: [n]
-    T *TK_RESTRICT p = (T *)c->param + lo;
-    T *TK_RESTRICT vel = (T *)c->state[0] + lo;
-    T *TK_RESTRICT mom_buf = c->state[1] ? (T *)c->state[1] + lo : NULL;
-    T *TK_RESTRICT avg = c->state[2] ? (T *)c->state[2] + lo : NULL;
-    const T *TK_RESTRICT grad = (const T *)c->grad + lo;
+/* The RMSprop loop with its two options as literal constants at each call below, so that every
+ * variant compiles to its own branch-free vector loop (the optional slots are written only when
+ * they exist, which defeats -O3's automatic unswitching here). */
+TARGET static inline __attribute__((always_inline)) void FN(rmsprop_loop)(
+    T *TK_RESTRICT p, T *TK_RESTRICT vel, T *TK_RESTRICT mom_buf, T *TK_RESTRICT avg,
+    const T *TK_RESTRICT grad, int64_t n, const tk_update_call *c, const int centered,
+    const int with_momentum) {
     const T lr = (T)c->hp[0], rho = (T)c->hp[1], one_m_rho = (T)(1.0 - c->hp[1]);
     const T mom = (T)c->hp[2], eps = (T)c->hp[3];
     const T gscale = (T)c->grad_scale, clip = (T)c->clipvalue, decay = (T)c->decay;
-    const int64_t n = hi - lo;
     for (int64_t i = 0; i < n; i++) {
         TK_OPT_PREAMBLE
         T vi = rho * vel[i] + one_m_rho * (g * g);
         vel[i] = vi;
         T denom = vi + eps;
-        if (avg) {
+        if (centered) {
             T ai = rho * avg[i] + one_m_rho * g;
             avg[i] = ai;
             denom = vi - ai * ai + eps;
         }
         T inc = (lr * g) / SQRT(denom);
-        if (mom_buf) {
+        if (with_momentum) {
             inc = mom * mom_buf[i] + inc;
             mom_buf[i] = inc;
         }
         p[i] = w - inc;
     }
+}
+
+TARGET static void FN(rmsprop)(const tk_update_call *c, int64_t lo, int64_t hi) {
+    // p: [n]   velocity: [n]   momentum: [n] or NULL   average_grad: [n] or NULL   grad: [n]
+    T *p = (T *)c->param + lo, *vel = (T *)c->state[0] + lo;
+    T *mom_buf = c->state[1] ? (T *)c->state[1] + lo : NULL;
+    T *avg = c->state[2] ? (T *)c->state[2] + lo : NULL;
+    const T *grad = (const T *)c->grad + lo;
+    const int64_t n = hi - lo;
+    if (avg && mom_buf)
+        FN(rmsprop_loop)(p, vel, mom_buf, avg, grad, n, c, 1, 1);
+    else if (avg)
+        FN(rmsprop_loop)(p, vel, mom_buf, avg, grad, n, c, 1, 0);
+    else if (mom_buf)
+        FN(rmsprop_loop)(p, vel, mom_buf, avg, grad, n, c, 0, 1);
+    else
+        FN(rmsprop_loop)(p, vel, mom_buf, avg, grad, n, c, 0, 0);
 }
 
 /* Sum of squares of x[lo, hi) in double. Sixteen independent accumulators let the compiler
