@@ -22,9 +22,8 @@ import difflib
 
 import numpy as np
 
-from . import functional as F
 from . import ops
-from .tensor import Tensor
+from .tensor import Tensor, where
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -78,6 +77,34 @@ def _logits_of(y_pred, function_cls, axis=None):
     return ctx.inputs[0]
 
 
+def _log_softmax(logits, axis):
+    shift = logits.data.max(axis=axis, keepdims=True)  # a constant: lse's gradient ignores it
+    return logits - ((logits - shift).exp().sum(axis=axis, keepdims=True).log() + shift)
+
+
+def _softmax_cross_entropy(logits, target, axis=-1):
+    """-sum(target * log_softmax(logits)) over `axis`; target is a probability Tensor of the
+    logits' shape, or an int ndarray of class indices (logits' shape without the last axis)."""
+    if isinstance(target, np.ndarray) and target.dtype.kind in "iu":
+        target = np.eye(logits.shape[-1], dtype=logits.dtype)[target]
+    return -(target * _log_softmax(logits, axis)).sum(axis=axis)
+
+
+def _sigmoid_cross_entropy(logits, labels):
+    """Elementwise max(x, 0) - x z + log(1 + exp(-|x|)), written per sign so that no exp overflows
+    and the gradient at x = 0 is the true sigmoid(0) - z."""
+    positive = logits.clip(0.0, None)
+    negative = logits.clip(None, 0.0)
+    above = logits - logits * labels + (1.0 + (-positive).exp()).log()
+    below = -logits * labels + (1.0 + negative.exp()).log()
+    return where(logits.data >= 0, above, below)
+
+
+def _softmax_class():
+    """The Function class whose outputs count as softmax probabilities (F.Softmax once it lands)."""
+    return None
+
+
 def _check_smoothing(label_smoothing):
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -99,7 +126,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     axis = _axis(axis, y_pred.ndim)
     logits = y_pred if from_logits else _logits_of(y_pred, ops.Sigmoid)
     if logits is not None:
-        elementwise = F.binary_cross_entropy(logits, y_true, from_logits=True, reduction="none")
+        elementwise = _sigmoid_cross_entropy(logits, y_true)
     else:
         p = y_pred.clip(EPSILON, 1.0 - EPSILON)
         elementwise = -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())
@@ -121,9 +148,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     axis = _axis(axis, y_pred.ndim)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
-    logits = y_pred if from_logits else _logits_of(y_pred, F.Softmax, axis)
+    logits = y_pred if from_logits else _logits_of(y_pred, _softmax_class(), axis)
     if logits is not None:
-        return F.cross_entropy(logits, y_true, axis=axis, reduction="none")
+        return _softmax_cross_entropy(logits, y_true, axis)
     p = (y_pred / y_pred.sum(axis=axis, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
     return -(y_true * p.log()).sum(axis=axis)
 
@@ -153,10 +180,10 @@ def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, 
                          f"{classes} classes (valid labels: 0 .. {classes - 1})")
     if mask is not None:
         as_int = np.where(mask, as_int, 0)  # any valid class; those losses are zeroed below
-    logits = y_pred if from_logits else _logits_of(y_pred, F.Softmax, y_pred.ndim - 1)
+    logits = y_pred if from_logits else _logits_of(y_pred, _softmax_class(), y_pred.ndim - 1)
     if logits is None:
         logits = y_pred.clip(EPSILON, 1.0 - EPSILON).log()  # Keras: softmax(log p) renormalizes p
-    losses = F.cross_entropy(logits, as_int, reduction="none")
+    losses = _softmax_cross_entropy(logits, as_int)
     if mask is not None:
         losses = losses * mask.astype(losses.dtype)
     return losses, mask

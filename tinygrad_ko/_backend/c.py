@@ -169,6 +169,14 @@ def _batched_matmul(a, b):
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
 
+# ---- conv2d ----
+
+# ---- pooling ----
+
+# ---- softmax / log-sum-exp ----
+
+# ---- cross-entropy ----
+
 # ---- optimizers ----
 
 _OPTIM_SUFFIX = {"float32": "_f32", "float64": "_f64"}
