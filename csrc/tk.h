@@ -16,6 +16,32 @@ int tk_get_num_threads(void);
 void tk_set_num_threads(int n);
 
 /* ---- gemm ---- */
+/* Bytes of scratch tk_gemm_* needs for these sizes at the current thread count (packed panels,
+   per-thread, cache-line padded). The batched forms need the same as one GEMM of M, N, K. */
+int64_t tk_gemm_workspace_size_f32(int64_t M, int64_t N, int64_t K);
+int64_t tk_gemm_workspace_size_f64(int64_t M, int64_t N, int64_t K);
+/* C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C;  trans_a/trans_b: 0 or 1; lda/ldb/ldc in
+   elements, row-major. workspace: at least tk_gemm_workspace_size_*(M, N, K) bytes, 64-byte
+   aligned. beta == 0 never reads C. */
+void tk_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                 void *workspace);
+void tk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C,
+                 int64_t ldc, void *workspace);
+/* batch independent GEMMs; operand i starts at A + i*stride_a (stride 0 broadcasts one operand
+   over the batch). Strides in elements. */
+void tk_gemm_batched_f32(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float *A, int64_t lda, int64_t stride_a, const float *B,
+                         int64_t ldb, int64_t stride_b, float beta, float *C, int64_t ldc,
+                         int64_t stride_c, void *workspace);
+void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         double alpha, const double *A, int64_t lda, int64_t stride_a,
+                         const double *B, int64_t ldb, int64_t stride_b, double beta, double *C,
+                         int64_t ldc, int64_t stride_c, void *workspace);
+/* Benchmark helper: runs iters rounds of independent FMA chains on the calling thread with the
+   active ISA's widest vectors; returns the FLOP/s it achieved (the machine's per-core peak). */
+double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */
 
@@ -26,5 +52,43 @@ void tk_set_num_threads(int n);
 /* ---- cross-entropy ---- */
 
 /* ---- optimizers ---- */
+/* Fused in-place updates, one pass per parameter tensor (Keras 3 rules; see tinygrad_ko/optim.py).
+ * Every update first forms g = clip(grad * grad_scale, -clipvalue, clipvalue) (clipvalue = +inf
+ * disables clipping; grad_scale carries clipnorm / global_clipnorm) and applies the decoupled
+ * weight decay param -= param * decay (decay = learning_rate * weight_decay, 0 = none).
+ * param, the state buffers and grad: [n], same dtype, contiguous, non-overlapping.
+ * SGD:     velocity (NULL when momentum == 0): v = momentum*v - lr*g; p += v, or with nesterov
+ *          p += momentum*v - lr*g; without velocity p -= lr*g.
+ * Adam:    m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); v_hat = max(v_hat, v) when v_hat
+ *          is not NULL (AMSGrad); p -= alpha*m / (sqrt(v or v_hat) + epsilon), where the caller
+ *          passes alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t).
+ * RMSprop: v = rho*v + (1 - rho) g^2; average_grad (NULL unless centered) a = rho*a + (1 - rho) g;
+ *          inc = lr*g / sqrt(v [- a^2] + epsilon); momentum_buf (NULL when momentum == 0)
+ *          mb = momentum*mb + inc, p -= mb; else p -= inc. */
+void tk_sgd_update_f32(float *param, float *velocity, const float *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_sgd_update_f64(double *param, double *velocity, const double *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f32(float *param, float *m, float *v, float *v_hat, const float *grad, int64_t n,
+                        double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f64(double *param, double *m, double *v, double *v_hat, const double *grad,
+                        int64_t n, double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_rmsprop_update_f32(float *param, float *velocity, float *momentum_buf, float *average_grad,
+                           const float *grad, int64_t n, double learning_rate, double rho,
+                           double momentum, double epsilon, double grad_scale, double clipvalue,
+                           double decay);
+void tk_rmsprop_update_f64(double *param, double *velocity, double *momentum_buf,
+                           double *average_grad, const double *grad, int64_t n,
+                           double learning_rate, double rho, double momentum, double epsilon,
+                           double grad_scale, double clipvalue, double decay);
+/* sum(x^2) in double (for clipnorm / global_clipnorm). workspace: tk_sum_squares_workspace_size(n)
+ * bytes of per-block partial sums, so the result does not depend on the thread count. */
+int64_t tk_sum_squares_workspace_size(int64_t n);
+double tk_sum_squares_f32(double *workspace, const float *x, int64_t n);
+double tk_sum_squares_f64(double *workspace, const double *x, int64_t n);
 
 #endif
