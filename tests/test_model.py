@@ -170,6 +170,7 @@ def test_early_stopping_restores_best_weights():
         np.testing.assert_array_equal(restored, saved)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
 def test_nan_loss_stops_training_with_a_clear_message():
     x, y = blobs(n=64)
     x[40] = np.inf
