@@ -20,22 +20,39 @@ typedef CK_T CK_VEC __attribute__((vector_size(CK_VBYTES), aligned(sizeof(CK_T))
 /* One CK_IG_ROWS x nv tile: pixels p_first.. (their source offsets in rowoff), columns col.. */
 static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
     const conv_igemm_job *j, const int64_t *rowoff, int64_t p_first, int64_t nrows, int64_t col,
-    const int nv)
+    int64_t k0, int64_t k1, const int nv)
 {
     const CK_T *src = (const CK_T *)j->src;
-    const CK_T *b = (const CK_T *)j->b + col;
+    const CK_T *b = (const CK_T *)j->b + k0 * j->ldb + col;
     const CK_T *s[CK_IG_ROWS];
     CK_VEC acc[CK_IG_ROWS][CK_IG_VECS];
+    CK_T *out = (CK_T *)j->out + p_first * j->ldo + col;
+    const int whole = nrows == CK_IG_ROWS && col + nv * CK_LANES <= j->ncols;
+    const int64_t width = TK_MIN(nv * CK_LANES, j->ncols - col);
+    CK_T tmp[CK_IG_ROWS][CK_IG_VECS * CK_LANES];
 #pragma GCC unroll 16
     for (int r = 0; r < CK_IG_ROWS; r++) s[r] = src + rowoff[r];
+    if (k0 == 0) {  /* first k block: start from the bias */
 #pragma GCC unroll 16
-    for (int r = 0; r < CK_IG_ROWS; r++)
+        for (int r = 0; r < CK_IG_ROWS; r++)
 #pragma GCC unroll 8
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = j->bias ? *(const CK_VEC *)((const CK_T *)j->bias + col + v * CK_LANES)
-                                : (CK_VEC){0};
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = j->bias ? *(const CK_VEC *)((const CK_T *)j->bias + col + v * CK_LANES)
+                                    : (CK_VEC){0};
+    } else if (whole) {  /* later k blocks continue the partial sums left in out */
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_IG_ROWS; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(out + r * j->ldo + v * CK_LANES);
+    } else {
+        for (int r = 0; r < CK_IG_ROWS; r++)
+            for (int64_t c = 0; c < nv * CK_LANES; c++)
+                tmp[r][c] = r < nrows && c < width ? out[r * j->ldo + c] : 0;
+        for (int r = 0; r < CK_IG_ROWS; r++)
+            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(tmp[r] + v * CK_LANES);
+    }
     const int64_t *koff = j->at.koff, ldb = j->ldb;
-    for (int64_t k = 0; k < j->at.k; k++, b += ldb) {
+    for (int64_t k = k0; k < k1; k++, b += ldb) {
         const int64_t ko = koff[k];
         CK_VEC bv[CK_IG_VECS];
 #pragma GCC unroll 8
@@ -47,8 +64,7 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
             for (int v = 0; v < nv; v++) acc[r][v] += a * bv[v];
         }
     }
-    CK_T *out = (CK_T *)j->out + p_first * j->ldo + col;
-    if (nrows == CK_IG_ROWS && col + nv * CK_LANES <= j->ncols) {
+    if (whole) {
 #pragma GCC unroll 16
         for (int r = 0; r < CK_IG_ROWS; r++)
 #pragma GCC unroll 8
@@ -56,15 +72,14 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
         return;
     }
     /* Edge tile: spill to the stack, copy the valid part. */
-    CK_T tmp[CK_IG_ROWS][CK_IG_VECS * CK_LANES];
-    const int64_t width = TK_MIN(nv * CK_LANES, j->ncols - col);
     for (int r = 0; r < CK_IG_ROWS; r++)
         for (int v = 0; v < nv; v++) *(CK_VEC *)(tmp[r] + v * CK_LANES) = acc[r][v];
     for (int64_t r = 0; r < nrows; r++)
         for (int64_t c = 0; c < width; c++) out[r * j->ldo + c] = tmp[r][c];
 }
 
-void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
+static void CK_FN(igemm_kblock)(const conv_igemm_job *j, int64_t p0, int64_t p1, int64_t k0,
+                                int64_t k1)
 {
     const int64_t block = CK_IG_VECS * CK_LANES;
     int64_t rowoff[CK_IG_ROWS];
@@ -82,17 +97,26 @@ void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
         for (int64_t col = 0; col < j->ncols; col += block) {
             const int64_t nv = TK_MIN(CK_IG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
             switch (nv) {
-            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, CK_IG_VECS); break;
+            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, CK_IG_VECS); break;
 #if CK_IG_VECS > 3
-            case 3: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, 3); break;
+            case 3: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 3); break;
 #endif
 #if CK_IG_VECS > 2
-            case 2: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, 2); break;
+            case 2: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 2); break;
 #endif
-            default: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, 1); break;
+            default: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 1); break;
             }
         }
     }
+}
+
+void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
+{
+    /* k blocks of at most CK_KC_BYTES of b: a block stays in L1 while every pixel tile of the
+     * range streams past it (partial sums wait in out, whose tiles are re-read once per block). */
+    const int64_t kc = TK_MAX(1, CK_KC_BYTES / (j->ldb * (int64_t)sizeof(CK_T)));
+    for (int64_t k0 = 0; k0 < j->at.k; k0 += kc)
+        CK_FN(igemm_kblock)(j, p0, p1, k0, TK_MIN(j->at.k, k0 + kc));
 }
 
 /* One CK_WG_ROWS x nv tile of the weight gradient: k rows k0.. (nk valid), columns col.. */

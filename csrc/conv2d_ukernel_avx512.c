@@ -5,10 +5,11 @@
 
 #define CK_ISA avx512
 #define CK_VBYTES 64
-#define CK_IG_ROWS 12
-#define CK_IG_VECS 2
+#define CK_IG_ROWS 6
+#define CK_IG_VECS 4
 #define CK_WG_ROWS 6
 #define CK_WG_VECS 4
+#define CK_KC_BYTES 16384
 
 #define CK_T float
 #define CK_SUF f32
