@@ -10,8 +10,9 @@
  *   forward      y  = cols(x_pad) @ W           (+ bias fused into the accumulator init)
  *   grad-input   dx = cols(dy_zi) @ W_flipped^T: a stride-1 correlation of dy, zero-inserted by the
  *                stride and padded by (k-1)*d - pad, with the flipped, transposed kernel [kh,kw,o,c]
- *   grad-weight  dw = cols(x_pad)^T @ dy         (per-thread partial sums, then one reduction)
- *   grad-bias    db = column sums of dy
+ *   grad-weight  dw = cols(x_pad)^T @ dy         (per-thread partial sums, then one reduction),
+ *                and optionally db on the same pass over dy (each image's rows summed while cached)
+ *   grad-bias    db = column sums of dy (alone, for when dw is not needed)
  * Threads split the flattened (image, pixel) range evenly; each keeps a private padded copy of the
  * image it works on (in the caller's workspace, so the kernels never allocate).
  * Deliberately avoided: stride-specific sub-pixel grad-input kernels (strided grad-input costs
@@ -114,7 +115,8 @@ static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es)
     pl.gbuf_bytes = pl.ld != g->o ? TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es,
                                                 TK_CACHE_LINE) : 0;
     pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
-    pl.acc_bytes = TK_ROUND_UP((size_t)(pl.k * pl.ld) * es, TK_CACHE_LINE);
+    /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
+    pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
     pl.accs = carve(&top, pl.nt * pl.acc_bytes);
     pl.total = top;
     return pl;
@@ -242,10 +244,9 @@ static void fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t
             }                                                                                     \
         }                                                                                         \
     }                                                                                             \
-    /* acc[0:o] := sum of rows [lo, hi) of dy [*, o]. */                                          \
+    /* acc[0:o] += sum of rows [lo, hi) of dy [*, o]. */                                         \
     static void row_sums_##SUF(T *acc, const T *dy, int64_t lo, int64_t hi, int64_t o)           \
     {                                                                                             \
-        for (int64_t c = 0; c < o; c++) acc[c] = 0;                                               \
         for (int64_t r = lo; r < hi; r++)                                                         \
             for (int64_t c = 0; c < o; c++) acc[c] += dy[r * o + c];                              \
     }
@@ -327,10 +328,10 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
     }
 }
 
-static void conv_backward_weight(void *dw, const void *x, const void *dy,
+static void conv_backward_weight(void *dw, void *dbias, const void *x, const void *dy,
                                  const tk_conv2d_geometry *g, void *ws, size_t es)
 {
-    // x: [n, h, w, c]   dy: [n, out_h, out_w, o]   dw: [kh, kw, c, o]
+    // x: [n, h, w, c]   dy: [n, out_h, out_w, o]   dw: [kh, kw, c, o]   dbias: [o] or NULL
     const conv_plan pl = plan_backward_weight(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
@@ -345,7 +346,8 @@ static void conv_backward_weight(void *dw, const void *x, const void *dy,
         char *mine = base + pl.images + t * pl.image_bytes;
         char *gbuf = base + pl.gbufs + t * pl.gbuf_bytes;
         char *acc = base + pl.accs + t * pl.acc_bytes;
-        memset(acc, 0, (size_t)(pl.k * pl.ld) * es);
+        char *bias_acc = acc + (size_t)(pl.k * pl.ld) * es;
+        memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
         conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
                                pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld};
         for (int64_t p = lo, end; p < hi; p = end) {
@@ -360,12 +362,23 @@ static void conv_backward_weight(void *dw, const void *x, const void *dy,
             job.src = pl.place ? mine : xn;
             job.g = pl.gbuf_bytes ? gbuf : gn;
             kernel(&job, p - n * pixels, end - n * pixels);
+            if (dbias && es == 4)  /* while this image's dy is still in cache */
+                row_sums_f32((float *)bias_acc, (const float *)gn, p - n * pixels,
+                             end - n * pixels, g->o);
+            else if (dbias)
+                row_sums_f64((double *)bias_acc, (const double *)gn, p - n * pixels,
+                             end - n * pixels, g->o);
         }
 #pragma omp barrier
         int64_t r0, r1;
         thread_range(pl.k, t, nt, &r0, &r1);
         if (es == 4) sum_parts_f32(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
         else sum_parts_f64(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
+        if (dbias && t == nt - 1) {
+            const char *bias_parts = base + pl.accs + (size_t)(pl.k * pl.ld) * es;
+            if (es == 4) sum_parts_f32(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            else sum_parts_f64(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+        }
     }
 }
 
@@ -381,6 +394,7 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
         int64_t lo, hi;
         thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
         char *acc = base + pl.accs + t * pl.acc_bytes;
+        memset(acc, 0, (size_t)g->o * es);
         if (es == 4) row_sums_f32((float *)acc, dy, lo, hi, g->o);
         else row_sums_f64((double *)acc, dy, lo, hi, g->o);
 #pragma omp barrier
@@ -409,9 +423,9 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     void tk_conv2d_backward_input_##SUF(T *dx, const T *dy, const T *w,                           \
                                         const tk_conv2d_geometry *g, void *workspace)             \
     { conv_backward_input(dx, dy, w, g, workspace, sizeof(T)); }                                  \
-    void tk_conv2d_backward_weight_##SUF(T *dw, const T *x, const T *dy,                          \
+    void tk_conv2d_backward_weight_##SUF(T *dw, T *dbias, const T *x, const T *dy,                \
                                          const tk_conv2d_geometry *g, void *workspace)            \
-    { conv_backward_weight(dw, x, dy, g, workspace, sizeof(T)); }                                 \
+    { conv_backward_weight(dw, dbias, x, dy, g, workspace, sizeof(T)); }                          \
     void tk_conv2d_backward_bias_##SUF(T *dbias, const T *dy, const tk_conv2d_geometry *g,        \
                                        void *workspace)                                           \
     { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }

@@ -74,10 +74,10 @@ void tk_conv2d_backward_input_f32(float *dx, const float *dy, const float *w,
                                   const tk_conv2d_geometry *g, void *workspace);
 void tk_conv2d_backward_input_f64(double *dx, const double *dy, const double *w,
                                   const tk_conv2d_geometry *g, void *workspace);
-/* dw = d(sum y * dy)/dw */
-void tk_conv2d_backward_weight_f32(float *dw, const float *x, const float *dy,
+/* dw = d(sum y * dy)/dw; also dbias (as backward_bias) on the same pass over dy unless NULL */
+void tk_conv2d_backward_weight_f32(float *dw, float *dbias, const float *x, const float *dy,
                                    const tk_conv2d_geometry *g, void *workspace);
-void tk_conv2d_backward_weight_f64(double *dw, const double *x, const double *dy,
+void tk_conv2d_backward_weight_f64(double *dw, double *dbias, const double *x, const double *dy,
                                    const tk_conv2d_geometry *g, void *workspace);
 /* dbias = dy summed over n, out_h, out_w */
 void tk_conv2d_backward_bias_f32(float *dbias, const float *dy, const tk_conv2d_geometry *g,

@@ -41,7 +41,7 @@ def _simd_levels():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", KERNEL_CASES, ids=lambda case: "x".join(map(str, case[:7])))
 def test_c_kernels_match_reference(case, dtype, rng):
-    """Every SIMD body, 1 and 2 threads, all four kernels, against the im2col/einsum reference."""
+    """Every SIMD body, 1 and 2 threads, every kernel, against the im2col/einsum reference."""
     from tinygrad_ko._backend import c
     x, w, b, dy = _case_arrays(case, dtype, rng)
     kh, kw, stride, dilation, padding = case[5:]
@@ -65,6 +65,9 @@ def test_c_kernels_match_reference(case, dtype, rng):
                     assert got.dtype == dtype
                     np.testing.assert_allclose(got, expected[name], **tol, err_msg=name)
                 np.testing.assert_allclose(c.conv2d_backward_bias(dy), expected_bias, **tol)
+                dw, db = c.conv2d_backward_weight_bias(x, dy, (kh, kw), **geometry)
+                np.testing.assert_allclose(dw, expected["conv2d_backward_weight"], **tol)
+                np.testing.assert_allclose(db, expected_bias, **tol)
     finally:
         c.select_simd(99)
         selection.set_num_threads(threads)

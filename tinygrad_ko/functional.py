@@ -15,7 +15,7 @@ import math  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ._backend import kernels as _kernels  # noqa: E402
-from .autograd import Function  # noqa: E402
+from .autograd import Function, is_grad_enabled  # noqa: E402
 
 
 def _conv_pair(value, name):
@@ -90,6 +90,11 @@ class Conv2d(Function):
         need = self.needs_input_grad
         gx = Conv2dGradInput.apply(grad, w, input_hw=x.shape[1:3], **self.geometry) \
             if need[0] else None
+        if len(need) == 3 and need[1] and need[2] and not is_grad_enabled():
+            # No graph to build: dw and db from one pass over dy (the fused kernel).
+            dw, db = _kernels.conv2d_backward_weight_bias(
+                *_contiguous(x.data, grad.data), w.shape[:2], **self.geometry)
+            return gx, _constant(dw), _constant(db)
         gw = Conv2dGradWeight.apply(x, grad, kernel_hw=w.shape[:2], **self.geometry) \
             if need[1] else None
         if len(need) == 2:
@@ -148,6 +153,11 @@ def _check_rank(t, ndim, name, layout):
 def _tensor(t):
     from .tensor import Tensor
     return t if isinstance(t, Tensor) else Tensor(t)
+
+
+def _constant(array):
+    from .tensor import Tensor
+    return Tensor._make(array, False, None)
 
 
 def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1):

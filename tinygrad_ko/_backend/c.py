@@ -223,12 +223,23 @@ def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
 
 
 def conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding):
+    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, None)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
+    db = np.empty((dy.shape[3],), dy.dtype)
+    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db), db
+
+
+def _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db):
     dw = np.empty((*kernel_hw, x.shape[3], dy.shape[3]), x.dtype)
     if x.shape[0] == 0:
         dw.fill(0)
+        if db is not None:
+            db.fill(0)
         return dw
     geometry = _geometry(x.shape, dw.shape, dy.shape[1:3], stride, dilation, padding)
-    return _run("backward_weight", x.dtype, geometry, dw, x, dy)
+    return _run("backward_weight", x.dtype, geometry, dw, db, x, dy)
 
 
 def conv2d_backward_bias(dy):

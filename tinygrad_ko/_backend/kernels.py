@@ -176,7 +176,20 @@ def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), paddi
 def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
                            padding=(0, 0, 0, 0)):
     """dw [*kernel_hw, c, o]: the gradient of conv2d_forward w.r.t. w."""
-    op = "conv2d_backward_weight"
+    args = _check_backward_weight("conv2d_backward_weight", x, dy, kernel_hw, stride, dilation,
+                                  padding)
+    return selection.impl.conv2d_backward_weight(*args)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                padding=(0, 0, 0, 0)):
+    """(dw, db): conv2d_backward_weight and conv2d_backward_bias in one pass over dy."""
+    args = _check_backward_weight("conv2d_backward_weight_bias", x, dy, kernel_hw, stride,
+                                  dilation, padding)
+    return selection.impl.conv2d_backward_weight_bias(*args)
+
+
+def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
     _conv_array(x, "x", op, 4)
     _conv_array(dy, "dy", op, 4)
     _same_dtype(op, x=x, dy=dy)
@@ -185,8 +198,7 @@ def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
     if dy.shape[0] != x.shape[0] or out != dy.shape[1:3] or dy.shape[3] < 1 or x.shape[3] < 1:
         raise ValueError(f"{op}: dy {dy.shape} does not match x {x.shape} with kernel "
                          f"{tuple(kernel_hw)}, which gives output {(x.shape[0], *out)}")
-    return selection.impl.conv2d_backward_weight(x, dy, tuple(kernel_hw), stride, dilation,
-                                                 padding)
+    return x, dy, tuple(kernel_hw), stride, dilation, padding
 
 
 def conv2d_backward_bias(dy):

@@ -68,6 +68,11 @@ def conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding):
     return np.tensordot(cols, dy, axes=([0, 1, 2], [0, 1, 2]))
 
 
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
+    return (conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding),
+            conv2d_backward_bias(dy))
+
+
 def conv2d_backward_bias(dy):
     return dy.sum(axis=(0, 1, 2))
 
