@@ -92,5 +92,43 @@ void tk_conv2d_backward_bias_f64(double *dbias, const double *dy, const tk_conv2
 /* ---- cross-entropy ---- */
 
 /* ---- optimizers ---- */
+/* Fused in-place updates, one pass per parameter tensor (Keras 3 rules; see tinygrad_ko/optim.py).
+ * Every update first forms g = clip(grad * grad_scale, -clipvalue, clipvalue) (clipvalue = +inf
+ * disables clipping; grad_scale carries clipnorm / global_clipnorm) and applies the decoupled
+ * weight decay param -= param * decay (decay = learning_rate * weight_decay, 0 = none).
+ * param, the state buffers and grad: [n], same dtype, contiguous, non-overlapping.
+ * SGD:     velocity (NULL when momentum == 0): v = momentum*v - lr*g; p += v, or with nesterov
+ *          p += momentum*v - lr*g; without velocity p -= lr*g.
+ * Adam:    m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); v_hat = max(v_hat, v) when v_hat
+ *          is not NULL (AMSGrad); p -= alpha*m / (sqrt(v or v_hat) + epsilon), where the caller
+ *          passes alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t).
+ * RMSprop: v = rho*v + (1 - rho) g^2; average_grad (NULL unless centered) a = rho*a + (1 - rho) g;
+ *          inc = lr*g / sqrt(v [- a^2] + epsilon); momentum_buf (NULL when momentum == 0)
+ *          mb = momentum*mb + inc, p -= mb; else p -= inc. */
+void tk_sgd_update_f32(float *param, float *velocity, const float *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_sgd_update_f64(double *param, double *velocity, const double *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f32(float *param, float *m, float *v, float *v_hat, const float *grad, int64_t n,
+                        double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f64(double *param, double *m, double *v, double *v_hat, const double *grad,
+                        int64_t n, double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_rmsprop_update_f32(float *param, float *velocity, float *momentum_buf, float *average_grad,
+                           const float *grad, int64_t n, double learning_rate, double rho,
+                           double momentum, double epsilon, double grad_scale, double clipvalue,
+                           double decay);
+void tk_rmsprop_update_f64(double *param, double *velocity, double *momentum_buf,
+                           double *average_grad, const double *grad, int64_t n,
+                           double learning_rate, double rho, double momentum, double epsilon,
+                           double grad_scale, double clipvalue, double decay);
+/* sum(x^2) in double (for clipnorm / global_clipnorm). workspace: tk_sum_squares_workspace_size(n)
+ * bytes of per-block partial sums, so the result does not depend on the thread count. */
+int64_t tk_sum_squares_workspace_size(int64_t n);
+double tk_sum_squares_f32(double *workspace, const float *x, int64_t n);
+double tk_sum_squares_f64(double *workspace, const double *x, int64_t n);
 
 #endif

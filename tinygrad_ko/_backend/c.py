@@ -259,3 +259,42 @@ def conv2d_backward_bias(dy):
 # ---- cross-entropy ----
 
 # ---- optimizers ----
+
+_OPTIM_SUFFIX = {"float32": "_f32", "float64": "_f64"}
+_OPTIM_CTYPE = {"float32": "float *", "float64": "double *"}
+
+
+def _buf(arr, ctype):
+    return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+
+
+def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
+               decay):
+    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
+    getattr(lib, "tk_sgd_update" + _OPTIM_SUFFIX[name])(
+        _buf(param, ctype), _buf(velocity, ctype), _buf(grad, ctype), param.size, learning_rate,
+        momentum, int(nesterov), grad_scale, clipvalue, decay)
+
+
+def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
+                decay):
+    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
+    getattr(lib, "tk_adam_update" + _OPTIM_SUFFIX[name])(
+        _buf(param, ctype), _buf(m, ctype), _buf(v, ctype), _buf(v_hat, ctype), _buf(grad, ctype),
+        param.size, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue, decay)
+
+
+def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
+                   epsilon, grad_scale, clipvalue, decay):
+    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
+    getattr(lib, "tk_rmsprop_update" + _OPTIM_SUFFIX[name])(
+        _buf(param, ctype), _buf(velocity, ctype), _buf(momentum_buf, ctype),
+        _buf(average_grad, ctype), _buf(grad, ctype), param.size, learning_rate, rho, momentum,
+        epsilon, grad_scale, clipvalue, decay)
+
+
+def sum_squares(x):
+    workspace = np.empty(lib.tk_sum_squares_workspace_size(x.size) // 8, np.float64)
+    ctype = _OPTIM_CTYPE[x.dtype.name]
+    return getattr(lib, "tk_sum_squares" + _OPTIM_SUFFIX[x.dtype.name])(
+        ffi.from_buffer("double[]", workspace), _buf(x, ctype), x.size)

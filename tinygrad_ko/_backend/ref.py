@@ -83,3 +83,56 @@ def conv2d_backward_bias(dy):
 # ---- cross-entropy ----
 
 # ---- optimizers ----
+# Each update is the textbook chain of NumPy expressions (one temporary per operation): the ground
+# truth for the fused C pass, and the baseline bench_optim.py races it against.
+
+
+def _clipped_grad_and_decay(param, grad, grad_scale, clipvalue, decay):
+    g = np.clip(grad * grad_scale, -clipvalue, clipvalue)
+    param -= param * decay
+    return g
+
+
+def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
+               decay):
+    g = _clipped_grad_and_decay(param, grad, grad_scale, clipvalue, decay)
+    if velocity is None:
+        param -= g * learning_rate
+        return
+    velocity[...] = velocity * momentum - g * learning_rate
+    if nesterov:
+        param += velocity * momentum - g * learning_rate
+    else:
+        param += velocity
+
+
+def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
+                decay):
+    g = _clipped_grad_and_decay(param, grad, grad_scale, clipvalue, decay)
+    m += (g - m) * (1.0 - beta_1)
+    v += (g * g - v) * (1.0 - beta_2)
+    if v_hat is not None:
+        np.maximum(v_hat, v, out=v_hat)
+        v = v_hat
+    param -= (m * alpha) / (np.sqrt(v) + epsilon)
+
+
+def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
+                   epsilon, grad_scale, clipvalue, decay):
+    g = _clipped_grad_and_decay(param, grad, grad_scale, clipvalue, decay)
+    velocity[...] = rho * velocity + (1.0 - rho) * (g * g)
+    if average_grad is not None:
+        average_grad[...] = rho * average_grad + (1.0 - rho) * g
+        denominator = velocity - average_grad * average_grad + epsilon
+    else:
+        denominator = velocity + epsilon
+    increment = (learning_rate * g) / np.sqrt(denominator)
+    if momentum_buf is not None:
+        momentum_buf[...] = momentum * momentum_buf + increment
+        increment = momentum_buf
+    param -= increment
+
+
+def sum_squares(x):
+    flat = x.reshape(-1).astype(np.float64, copy=False)
+    return float(np.dot(flat, flat))
