@@ -33,16 +33,22 @@ from .ref import matmul  # noqa: E402,F401  (until tk_gemm lands: the GEMM work 
 # ---- pooling ----
 import numpy as np  # noqa: E402
 
-_CTYPES = {"float32": ("float[]", "f32"), "float64": ("double[]", "f64"),
-           "int32": ("int32_t[]", None), "int64": ("int64_t[]", None)}
+# Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
+_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]", "q": "int64_t[]"}
+_SUFFIX = {"f": "f32", "d": "f64"}
+_kernels = {}
 
 
 def _buf(a):
-    return ffi.from_buffer(_CTYPES[a.dtype.name][0], a)
+    return ffi.from_buffer(_CTYPES[a.dtype.char], a)
 
 
 def _kernel(name, dtype):
-    return getattr(lib, f"tk_{name}_{_CTYPES[dtype.name][1]}")
+    key = (name, dtype.char)
+    fn = _kernels.get(key)
+    if fn is None:
+        fn = _kernels[key] = getattr(lib, f"tk_{name}_{_SUFFIX[dtype.char]}")
+    return fn
 
 
 def maxpool2d_forward(x, geometry):
