@@ -16,6 +16,32 @@ int tk_get_num_threads(void);
 void tk_set_num_threads(int n);
 
 /* ---- gemm ---- */
+/* Bytes of scratch tk_gemm_* needs for these sizes at the current thread count (packed panels,
+   per-thread, cache-line padded). The batched forms need the same as one GEMM of M, N, K. */
+int64_t tk_gemm_workspace_size_f32(int64_t M, int64_t N, int64_t K);
+int64_t tk_gemm_workspace_size_f64(int64_t M, int64_t N, int64_t K);
+/* C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C;  trans_a/trans_b: 0 or 1; lda/ldb/ldc in
+   elements, row-major. workspace: at least tk_gemm_workspace_size_*(M, N, K) bytes, 64-byte
+   aligned. beta == 0 never reads C. */
+void tk_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                 void *workspace);
+void tk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C,
+                 int64_t ldc, void *workspace);
+/* batch independent GEMMs; operand i starts at A + i*stride_a (stride 0 broadcasts one operand
+   over the batch). Strides in elements. */
+void tk_gemm_batched_f32(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float *A, int64_t lda, int64_t stride_a, const float *B,
+                         int64_t ldb, int64_t stride_b, float beta, float *C, int64_t ldc,
+                         int64_t stride_c, void *workspace);
+void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         double alpha, const double *A, int64_t lda, int64_t stride_a,
+                         const double *B, int64_t ldb, int64_t stride_b, double beta, double *C,
+                         int64_t ldc, int64_t stride_c, void *workspace);
+/* Benchmark helper: runs iters rounds of independent FMA chains on the calling thread with the
+   active ISA's widest vectors; returns the FLOP/s it achieved (the machine's per-core peak). */
+double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */
 

@@ -26,12 +26,152 @@ def build_info():
 
 # ---- gemm ----
 
-from .ref import matmul  # noqa: E402,F401  (until tk_gemm lands: the GEMM work replaces this line)
+import threading  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+_GEMM = {
+    np.dtype(np.float32): (lib.tk_gemm_f32, lib.tk_gemm_batched_f32, lib.tk_gemm_workspace_size_f32,
+                           "float *"),
+    np.dtype(np.float64): (lib.tk_gemm_f64, lib.tk_gemm_batched_f64, lib.tk_gemm_workspace_size_f64,
+                           "double *"),
+}
+_scratch = threading.local()
+
+
+def _workspace(nbytes):
+    """This thread's GEMM scratch: one 64-byte aligned buffer, grown (never per call) as needed."""
+    cached = getattr(_scratch, "gemm", None)
+    if cached is None or cached[0] < nbytes:
+        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 20)
+        raw = np.empty(size + 64, np.uint8)
+        start = -raw.__array_interface__["data"][0] % 64
+        cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
+        _scratch.gemm = cached
+    return cached[1]
+
+
+def _pointer(x, ctype):
+    """Pointer to x's first element without a copy: from_buffer for contiguous arrays (cheap), the
+    raw address for other views (x stays alive in the caller for the duration of the C call)."""
+    if x.flags.c_contiguous:
+        return ffi.from_buffer(ctype, x)
+    if x.flags.f_contiguous:
+        return ffi.from_buffer(ctype, x.T)
+    return ffi.cast(ctype, x.__array_interface__["data"][0])
+
+
+def _matrix_layout(x):
+    """(trans, ld) describing x's last two axes to BLAS, or None if neither axis has unit stride."""
+    es = x.itemsize
+    rows, cols = x.shape[-2:]
+    row_stride, col_stride = x.strides[-2:]
+    if (col_stride == es or cols == 1) and row_stride % es == 0:
+        return 0, (row_stride // es if rows > 1 else cols)
+    if (row_stride == es or rows == 1) and col_stride % es == 0:
+        return 1, (col_stride // es if cols > 1 else rows)
+    return None
+
+
+def _matrix(x, ctype):
+    """(x or a contiguous copy, pointer, trans, ld) for BLAS: copies only when neither matrix axis
+    has unit stride."""
+    if x.flags.c_contiguous:
+        return x, ffi.from_buffer(ctype, x), 0, x.shape[-1]
+    layout = _matrix_layout(x)
+    if layout is None:
+        x = np.ascontiguousarray(x)
+        return x, ffi.from_buffer(ctype, x), 0, x.shape[-1]
+    return x, _pointer(x, ctype), layout[0], layout[1]
+
+
+def _batch_stride(x, batch_shape):
+    """(x or a copy, stride in elements) so that matrix i of the flattened batch starts at
+    x + i * stride; stride 0 when x is broadcast over the whole batch."""
+    es, lead = x.itemsize, len(batch_shape) - (x.ndim - 2)
+    strides = [0] * lead + [0 if n == 1 else s for n, s in zip(x.shape[:-2], x.strides[:-2])]
+    stride, span = None, 1
+    for size, step in zip(reversed(batch_shape), reversed(strides)):
+        if size > 1:
+            if stride is None:
+                stride = step
+            if step != stride * span:
+                stride = None
+                break
+        span *= size
+    else:
+        stride = stride or 0
+        if stride % es == 0:
+            return x, stride // es
+    full = np.ascontiguousarray(np.broadcast_to(x, tuple(batch_shape) + x.shape[-2:]))
+    return full, full.shape[-1] * full.shape[-2]
+
+
+def _gemm2d(a, b, out, alpha, beta):
+    """out = alpha * a @ b + beta * out for non-empty 2-D a [M, K], b [K, N], C-contiguous out."""
+    gemm, _, workspace_size, ctype = _GEMM[a.dtype]
+    (M, K), N = a.shape, b.shape[1]
+    _, pointer_a, trans_a, lda = _matrix(a, ctype)
+    _, pointer_b, trans_b, ldb = _matrix(b, ctype)
+    gemm(trans_a, trans_b, M, N, K, alpha, pointer_a, lda, pointer_b, ldb, beta,
+         ffi.from_buffer(ctype, out, require_writable=True), N, _workspace(workspace_size(M, N, K)))
+    return out
+
+
+def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    a = a.T if trans_a else a
+    b = b.T if trans_b else b
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    if out.size == 0:
+        return out
+    if a.shape[1] == 0:
+        if beta == 0:
+            out.fill(0)
+        else:
+            out *= beta
+        return out
+    return _gemm2d(a, b, out, alpha, beta)
+
+
+def matmul(a, b):
+    vector_a, vector_b = a.ndim == 1, b.ndim == 1
+    if vector_a:
+        a = a[None, :]
+    if vector_b:
+        b = b[:, None]
+    if a.ndim == 2 and b.ndim == 2:
+        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+        if out.size and a.shape[1]:
+            _gemm2d(a, b, out, 1.0, 0.0)
+        elif out.size:
+            out.fill(0)
+    else:
+        out = _batched_matmul(a, b)
+    if vector_a or vector_b:  # NumPy drops the axis a 1-D operand was promoted with
+        out = out.reshape(out.shape[:-2] + out.shape[-2:][vector_a:2 - vector_b])
+    return out
+
+
+def _batched_matmul(a, b):
+    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    (M, K), N = a.shape[-2:], b.shape[-1]
+    out = np.empty(batch_shape + (M, N), a.dtype)
+    if out.size == 0 or K == 0:
+        out.fill(0)
+        return out
+    _, batched, workspace_size, ctype = _GEMM[a.dtype]
+    a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
+    b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
+    (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
+    batched(trans_a, trans_b, out.size // (M * N), M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
+            _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out, require_writable=True),
+            N, M * N, _workspace(workspace_size(M, N, K)))
+    return out
 
 # ---- conv2d ----
 
 # ---- pooling ----
-import numpy as np  # noqa: E402
 
 # Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
 _CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]", "q": "int64_t[]"}

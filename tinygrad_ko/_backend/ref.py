@@ -15,7 +15,19 @@ def set_num_threads(n):
 
 
 def matmul(a, b):
-    return np.matmul(a, b)
+    return np.asarray(np.matmul(a, b))
+
+
+def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    product = np.matmul(a.T if trans_a else a, b.T if trans_b else b)
+    if out is None:
+        return alpha * product
+    if beta == 0:
+        np.multiply(product, alpha, out=out)
+    else:
+        out *= beta
+        out += alpha * product
+    return out
 
 # ---- conv2d ----
 

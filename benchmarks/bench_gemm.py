@@ -1,0 +1,79 @@
+"""GEMM speed: tinygrad_ko's float32 matmul against numpy.matmul (OpenBLAS), side by side.
+
+For square sizes and the deep-learning shapes of the toy CNN/MLP, at each thread count: our GFLOP/s,
+NumPy's, the ratio ours/NumPy (timed interleaved, best of --repeat), the max abs error of both against
+a float64 product, and our fraction of the machine's peak FP32 rate, which the script measures first
+with an FMA loop on every thread (tk_peak_flops_probe_f32).
+
+    PYTHONPATH=. python benchmarks/bench_gemm.py [--threads 1 2] [--repeat 7] [--json PATH]
+"""
+import threading
+
+import numpy as np
+
+from common import max_abs_err, parse_args, print_table, race, set_threads, write_json
+
+import tinygrad_ko as tg
+from tinygrad_ko._backend import kernels
+
+SQUARES = [64, 128, 256, 512, 1024, 2048]
+DL_SHAPES = [(32, 784, 300), (128, 3136, 100), (25088, 9, 32), (6272, 288, 64)]  # (M, K, N)
+
+
+def peak_gflops(threads, iters=20_000_000):
+    """Sum over `threads` concurrent FMA-loop probes (cffi drops the GIL during the C call)."""
+    from tinygrad_ko._tk import lib
+    lib.tk_peak_flops_probe_f32(iters // 10)  # wake the cores up to their sustained clock
+    rates = [0.0] * threads
+
+    def probe(i):
+        rates[i] = lib.tk_peak_flops_probe_f32(iters)
+
+    workers = [threading.Thread(target=probe, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(rates) / 1e9
+
+
+def measure(M, K, N, repeat, rng):
+    a = rng.standard_normal((M, K)).astype(np.float32)
+    b = rng.standard_normal((K, N)).astype(np.float32)
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    best = race({"ours": lambda: kernels.matmul(a, b), "numpy": lambda: np.matmul(a, b)},
+                repeat=repeat)
+    flops = 2.0 * M * N * K
+    return {"ours": flops / best["ours"] / 1e9, "numpy": flops / best["numpy"] / 1e9,
+            "ratio": best["numpy"] / best["ours"], "err": max_abs_err(kernels.matmul(a, b), exact),
+            "err_numpy": max_abs_err(np.matmul(a, b), exact)}
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0])
+    tg.set_backend("c")
+    rng = np.random.default_rng(0)
+    info = tg.backend_info()
+    print(f"tinygrad_ko C core: simd={info['simd']} openmp={info['openmp']}")
+    results = {"peak_gflops": {}, "rows": []}
+    for threads in args.threads:
+        set_threads(threads)
+        peak = max(peak_gflops(threads) for _ in range(3))
+        results["peak_gflops"][threads] = peak
+        rows = []
+        for M, K, N in [(n, n, n) for n in SQUARES] + DL_SHAPES:
+            shape = f"{M}^3" if M == K == N else f"({M}x{K})@({K}x{N})"
+            row = {"threads": threads, "shape": shape, **measure(M, K, N, args.repeat, rng)}
+            row["peak_pct"] = 100.0 * row["ours"] / peak
+            rows.append(row)
+        print_table(rows, [("shape", "shape", "{}"), ("ours", "ours GFLOP/s", "{:.1f}"),
+                           ("numpy", "numpy GFLOP/s", "{:.1f}"), ("ratio", "ours/numpy", "{:.2f}"),
+                           ("peak_pct", "% of peak", "{:.0f}"), ("err", "max err ours", "{:.1e}"),
+                           ("err_numpy", "max err numpy", "{:.1e}")],
+                    title=f"float32 GEMM, {threads} thread(s); measured peak {peak:.0f} GFLOP/s")
+        results["rows"] += rows
+    write_json(args.json, results)
+
+
+if __name__ == "__main__":
+    main()

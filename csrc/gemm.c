@@ -1,0 +1,287 @@
+/* gemm.c: C = alpha * op(A) @ op(B) + beta * C for float32/float64, row-major, any transpose and
+ * leading dimension, plus a batched form. The BLIS design:
+ *   JC (nc columns of C) -> PC (kc of depth: pack B) -> IC (mc rows: pack A)
+ *     -> JR (nr-wide B micro-panel, stays in L1) -> IR (mr-tall A micro-panel) -> micro-kernel.
+ * The loops are written once over the element size; the typed parts (micro-kernel, packing) sit
+ * behind the recipe of the ISA chosen at load (tk_simd_active).
+ *
+ * Threads: C is cut into a tm x tn grid of whole register tiles, one block per thread, each thread
+ * running the sequential loops above with its own packing buffers. That is OpenMP over IC (rows)
+ * or JC (columns), never over PC: no two threads ever add into the same C element, so there is no
+ * reduction, no barrier, and an element's arithmetic does not depend on the split (results are
+ * bitwise identical for every thread count). The grid minimizes the busiest thread's padded tile
+ * work plus its packing. Small problems, and calls made from inside an OpenMP parallel region
+ * (convolution calls GEMM per thread), run on the calling thread.
+ *
+ * Deliberately absent: allocation (the caller passes the workspace), parallel reduction over K. */
+#include <time.h>
+
+#include "gemm_internal.h"
+
+/* Below this many multiply-adds, waking a second thread costs more than it saves. */
+#define GEMM_MIN_MACS_PER_THREAD (64LL * 64 * 64)
+
+typedef struct {
+    int64_t M, N, K;
+    double alpha, beta;
+    const char *A, *B;
+    char *C;
+    int64_t a_rs, a_cs, b_rs, b_cs, ldc; /* element (i, p) of op(A) at A[i*a_rs + p*a_cs] */
+    int es;
+} gemm_problem;
+
+static const tk_gemm_recipe *active_recipe(int es) {
+#ifdef TK_GEMM_HAVE_X86
+    if (tk_simd_active >= TK_SIMD_AVX512) return es == 4 ? &tk_gemm_avx512_f32 : &tk_gemm_avx512_f64;
+    if (tk_simd_active >= TK_SIMD_AVX2) return es == 4 ? &tk_gemm_avx2_f32 : &tk_gemm_avx2_f64;
+#endif
+    return es == 4 ? &tk_gemm_ref_f32 : &tk_gemm_ref_f64;
+}
+
+static int64_t packed_a_bytes(const tk_gemm_recipe *r, int64_t M, int64_t K, int es) {
+    const int64_t rows = TK_MIN(r->mc, TK_ROUND_UP(M, r->mr)), depth = TK_MIN(r->kc, K);
+    return TK_ROUND_UP(rows * depth * es, TK_CACHE_LINE);
+}
+
+static int64_t packed_b_bytes(const tk_gemm_recipe *r, int64_t N, int64_t K, int es) {
+    const int64_t cols = TK_MIN(r->nc, TK_ROUND_UP(N, r->nr)), depth = TK_MIN(r->kc, K);
+    return TK_ROUND_UP(cols * depth * es, TK_CACHE_LINE);
+}
+
+/* One thread's slice of the workspace: sized for the largest recipe, so tk_select_simd between the
+ * size query and the call cannot overrun it. */
+static int64_t slice_bytes(int64_t M, int64_t N, int64_t K, int es) {
+    const tk_gemm_recipe *recipes[3] = {es == 4 ? &tk_gemm_ref_f32 : &tk_gemm_ref_f64, 0, 0};
+#ifdef TK_GEMM_HAVE_X86
+    recipes[1] = es == 4 ? &tk_gemm_avx2_f32 : &tk_gemm_avx2_f64;
+    recipes[2] = es == 4 ? &tk_gemm_avx512_f32 : &tk_gemm_avx512_f64;
+#endif
+    int64_t most = 0;
+    for (int i = 0; i < 3; i++)
+        if (recipes[i])
+            most = TK_MAX(most, packed_a_bytes(recipes[i], M, K, es) + packed_b_bytes(recipes[i], N, K, es));
+    return most;
+}
+
+static int64_t workspace_size(int64_t M, int64_t N, int64_t K, int es) {
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    return slice_bytes(M, N, K, es) * tk_threads;
+}
+
+int64_t tk_gemm_workspace_size_f32(int64_t M, int64_t N, int64_t K) { return workspace_size(M, N, K, 4); }
+int64_t tk_gemm_workspace_size_f64(int64_t M, int64_t N, int64_t K) { return workspace_size(M, N, K, 8); }
+
+/* C := beta * C, for the K == 0 and alpha == 0 cases (beta == 0 writes zeros without reading C). */
+static void scale_c(const gemm_problem *g) {
+    for (int64_t i = 0; i < g->M; i++) {
+        char *row = g->C + i * g->ldc * g->es;
+        for (int64_t j = 0; j < g->N; j++) {
+            if (g->es == 4)
+                ((float *)row)[j] = g->beta == 0 ? 0.0f : (float)g->beta * ((float *)row)[j];
+            else
+                ((double *)row)[j] = g->beta == 0 ? 0.0 : g->beta * ((double *)row)[j];
+        }
+    }
+}
+
+/* The five loops over C[m0:m1, n0:n1], sequential, with one thread's workspace slice. */
+static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *slice, int64_t m0,
+                       int64_t m1, int64_t n0, int64_t n1) {
+    const int es = g->es, mr = r->mr, nr = r->nr;
+    char *packed_a = slice, *packed_b = slice + packed_a_bytes(r, g->M, g->K, es);
+    for (int64_t jc = n0; jc < n1; jc += r->nc) {
+        const int64_t nc = TK_MIN(r->nc, n1 - jc);
+        for (int64_t pc = 0; pc < g->K; pc += r->kc) {
+            const int64_t kc = TK_MIN(r->kc, g->K - pc);
+            /* Later depth blocks accumulate onto what the first one wrote. */
+            const double beta = pc == 0 ? g->beta : 1.0;
+            tk_gemm_pack_b(packed_b, g->B + (pc * g->b_rs + jc * g->b_cs) * es, g->b_rs, g->b_cs, kc,
+                           nc, nr, es);
+            for (int64_t ic = m0; ic < m1; ic += r->mc) {
+                const int64_t mc = TK_MIN(r->mc, m1 - ic);
+                tk_gemm_pack_a(packed_a, g->A + (ic * g->a_rs + pc * g->a_cs) * es, g->a_rs, g->a_cs,
+                               mc, kc, mr, es);
+                for (int64_t jr = 0; jr < nc; jr += nr)
+                    for (int64_t ir = 0; ir < mc; ir += mr)
+                        r->kernel(kc, TK_MIN(mr, mc - ir), TK_MIN(nr, nc - jr), g->alpha,
+                                  packed_a + ir * kc * es, packed_b + jr * kc * es, beta,
+                                  g->C + ((ic + ir) * g->ldc + jc + jr) * es, g->ldc);
+            }
+        }
+    }
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Splits the tiles of C over `threads` as a tm x tn grid: the busiest thread's padded tile work
+ * (rows * cols) plus its packing (rows + cols, weighted: packing moves data without FMAs). */
+static void choose_grid(int64_t M, int64_t N, const tk_gemm_recipe *r, int threads, int *tm, int *tn) {
+    const int64_t tiles_m = ceil_div(M, r->mr), tiles_n = ceil_div(N, r->nr);
+    double best = -1;
+    for (int rows = 1; rows <= threads; rows++) {
+        if (threads % rows) continue;
+        const int cols = threads / rows;
+        const double h = (double)ceil_div(tiles_m, rows) * r->mr, w = (double)ceil_div(tiles_n, cols) * r->nr;
+        const double cost = h * w + 8.0 * (h + w);
+        if (best < 0 || cost < best) best = cost, *tm = rows, *tn = cols;
+    }
+}
+
+static int threads_for(int64_t M, int64_t N, int64_t K, const tk_gemm_recipe *r) {
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+#endif
+    const int64_t by_work = TK_MAX((int64_t)1, M * N * K / GEMM_MIN_MACS_PER_THREAD);
+    const int64_t by_tiles = ceil_div(M, r->mr) * ceil_div(N, r->nr);
+    return (int)TK_MIN((int64_t)tk_threads, TK_MIN(by_work, by_tiles));
+}
+
+static void gemm_run(const gemm_problem *g, char *workspace) {
+    if (g->M <= 0 || g->N <= 0) return;
+    if (g->K <= 0 || g->alpha == 0) {
+        scale_c(g);
+        return;
+    }
+    const tk_gemm_recipe *r = active_recipe(g->es);
+    const int threads = threads_for(g->M, g->N, g->K, r);
+    if (threads <= 1) {
+        gemm_block(g, r, workspace, 0, g->M, 0, g->N);
+        return;
+    }
+    const int64_t slice = slice_bytes(g->M, g->N, g->K, g->es);
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = 0, nt = 1, tm = 1, tn = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        choose_grid(g->M, g->N, r, nt, &tm, &tn);
+        const int64_t rows = ceil_div(ceil_div(g->M, r->mr), tm) * r->mr;
+        const int64_t cols = ceil_div(ceil_div(g->N, r->nr), tn) * r->nr;
+        const int64_t m0 = (tid / tn) * rows, n0 = (tid % tn) * cols;
+        if (m0 < g->M && n0 < g->N)
+            gemm_block(g, r, workspace + tid * slice, m0, TK_MIN(g->M, m0 + rows), n0,
+                       TK_MIN(g->N, n0 + cols));
+    }
+}
+
+static gemm_problem make_problem(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                 double alpha, const void *A, int64_t lda, const void *B, int64_t ldb,
+                                 double beta, void *C, int64_t ldc, int es) {
+    gemm_problem g = {M, N, K, alpha, beta, (const char *)A, (const char *)B, (char *)C,
+                      trans_a ? 1 : lda, trans_a ? lda : 1, trans_b ? 1 : ldb, trans_b ? ldb : 1,
+                      ldc, es};
+    return g;
+}
+
+/* A: [M, K] (or [K, M] if trans_a), row stride lda   B: [K, N] (or [N, K]), ldb   C: [M, N], ldc */
+void tk_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc, void *workspace) {
+    gemm_problem g = make_problem(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 4);
+    gemm_run(&g, (char *)workspace);
+}
+
+/* A: [M, K] (or [K, M] if trans_a), row stride lda   B: [K, N] (or [N, K]), ldb   C: [M, N], ldc */
+void tk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C,
+                 int64_t ldc, void *workspace) {
+    gemm_problem g = make_problem(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 8);
+    gemm_run(&g, (char *)workspace);
+}
+
+/* Independent GEMMs. Many small ones go one per thread (each with its own workspace slice, which
+ * the single-GEMM size query already provides); otherwise each GEMM uses all the threads. */
+static void gemm_batched(gemm_problem g, int64_t batch, int64_t stride_a, int64_t stride_b,
+                         int64_t stride_c, char *workspace) {
+    const int es = g.es;
+    const char *A = g.A, *B = g.B;
+    char *C = g.C;
+    int threads = tk_threads;
+#ifdef _OPENMP
+    if (omp_in_parallel()) threads = 1;
+#endif
+    const int per_batch = g.M > 0 && g.N > 0 && g.K > 0 && g.alpha != 0;
+    const int small = threads_for(g.M, g.N, g.K, active_recipe(es)) < threads;
+    if (threads > 1 && per_batch && batch >= threads && (small || batch % threads == 0 || batch >= 4 * threads)) {
+        const tk_gemm_recipe *r = active_recipe(es);
+        const int64_t slice = slice_bytes(g.M, g.N, g.K, es);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int64_t i = 0; i < batch; i++) {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            gemm_problem one = g;
+            one.A = A + i * stride_a * es, one.B = B + i * stride_b * es, one.C = C + i * stride_c * es;
+            gemm_block(&one, r, workspace + tid * slice, 0, g.M, 0, g.N);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < batch; i++) {
+        g.A = A + i * stride_a * es, g.B = B + i * stride_b * es, g.C = C + i * stride_c * es;
+        gemm_run(&g, workspace);
+    }
+}
+
+/* A: batch x [M, K] (or [K, M]) every stride_a elements   B: batch x [K, N] (or [N, K]), stride_b
+ * C: batch x [M, N], stride_c; a stride of 0 broadcasts one operand over the batch */
+void tk_gemm_batched_f32(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float *A, int64_t lda, int64_t stride_a, const float *B,
+                         int64_t ldb, int64_t stride_b, float beta, float *C, int64_t ldc,
+                         int64_t stride_c, void *workspace) {
+    gemm_batched(make_problem(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 4),
+                 batch, stride_a, stride_b, stride_c, (char *)workspace);
+}
+
+/* A: batch x [M, K] (or [K, M]) every stride_a elements   B: batch x [K, N] (or [N, K]), stride_b
+ * C: batch x [M, N], stride_c; a stride of 0 broadcasts one operand over the batch */
+void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         double alpha, const double *A, int64_t lda, int64_t stride_a, const double *B,
+                         int64_t ldb, int64_t stride_b, double beta, double *C, int64_t ldc,
+                         int64_t stride_c, void *workspace) {
+    gemm_batched(make_problem(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 8),
+                 batch, stride_a, stride_b, stride_c, (char *)workspace);
+}
+
+/* The peak-FLOP probe for benchmarks/bench_gemm.py: PROBE_CHAINS independent FMA chains (more than
+ * latency x ports, so the FMA units never wait) on the widest vectors the active ISA has. */
+#define PROBE_CHAINS 16
+#define DEFINE_FMA_PROBE(name, lanes, target)                                                   \
+    typedef float name##_vec __attribute__((vector_size(lanes * sizeof(float))));               \
+    target static double name(int64_t iters, double *sink) {                                  \
+        name##_vec acc[PROBE_CHAINS], x, y;                                                     \
+        for (int v = 0; v < lanes; v++) x[v] = 0.999999f, y[v] = 1e-6f;                         \
+        for (int c = 0; c < PROBE_CHAINS; c++) acc[c] = y * (float)(c + 1);                     \
+        for (int64_t it = 0; it < iters; it++)                                                  \
+            for (int c = 0; c < PROBE_CHAINS; c++) acc[c] = acc[c] * x + y;                     \
+        float total = 0;                                                                        \
+        for (int c = 0; c < PROBE_CHAINS; c++)                                                  \
+            for (int v = 0; v < lanes; v++) total += acc[c][v];                                 \
+        *sink = total;                                                                          \
+        return 2.0 * lanes * PROBE_CHAINS * (double)iters;                                      \
+    }
+
+DEFINE_FMA_PROBE(fma_probe_generic, 4, )
+#ifdef TK_GEMM_HAVE_X86
+DEFINE_FMA_PROBE(fma_probe_avx2, 8, __attribute__((target("avx2,fma"))))
+DEFINE_FMA_PROBE(fma_probe_avx512, 16, __attribute__((target("avx512f,fma"))))
+#endif
+
+double tk_peak_flops_probe_f32(int64_t iters) {
+    struct timespec t0, t1;
+    double flops, sink;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+#ifdef TK_GEMM_HAVE_X86
+    if (tk_simd_active >= TK_SIMD_AVX512)
+        flops = fma_probe_avx512(iters, &sink);
+    else if (tk_simd_active >= TK_SIMD_AVX2)
+        flops = fma_probe_avx2(iters, &sink);
+    else
+#endif
+        flops = fma_probe_generic(iters, &sink);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return sink == sink && seconds > 0 ? flops / seconds : 0.0;
+}

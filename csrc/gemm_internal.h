@@ -1,0 +1,40 @@
+/* gemm_internal.h: what the GEMM files share: the micro-kernel table entry and the packing routines.
+ * The driver (gemm.c) is written once over element size; the micro-kernels and packers are typed
+ * inside their own files. Never seen by cffi. */
+#ifndef TK_GEMM_INTERNAL_H
+#define TK_GEMM_INTERNAL_H
+#include "tk_internal.h"
+
+/* The micro-kernel contract (see gemm_ukernel.h): on packed panels a (MR x k) and b (k x NR),
+ * C[0:m, 0:n] := beta * C + alpha * a @ b, with m <= MR, n <= NR; beta == 0 never reads C.
+ * alpha/beta arrive as double so one driver serves both dtypes (a float alpha converts exactly). */
+typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
+                                const void *b, double beta, void *c, int64_t ldc);
+
+/* One ISA's GEMM recipe: the register tile (mr x nr) and the cache blocking around it.
+ * kc: depth of one packed panel pair; mc: rows of the packed A block (kept in L2);
+ * nc: columns of the packed B panel. */
+typedef struct {
+    int mr, nr;
+    int64_t mc, kc, nc;
+    tk_gemm_ukernel kernel;
+} tk_gemm_recipe;
+
+extern const tk_gemm_recipe tk_gemm_ref_f32, tk_gemm_ref_f64;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TK_GEMM_HAVE_X86 1
+extern const tk_gemm_recipe tk_gemm_avx2_f32, tk_gemm_avx2_f64;
+extern const tk_gemm_recipe tk_gemm_avx512_f32, tk_gemm_avx512_f64;
+#endif
+
+/* Packing (gemm_pack.c). The source element (i, p) of op(X) sits at src[i*rs + p*cs] (elements),
+ * which covers row-major, transposed and any leading dimension. es is the element size (4 or 8).
+ * pack_a: m x k block of op(A) -> ceil(m/mr) micro-panels, each k x mr (mr consecutive rows per p).
+ * pack_b: k x n block of op(B) -> ceil(n/nr) micro-panels, each k x nr.
+ * Rows/columns past m/n are zero-filled so the micro-kernel always runs full tiles. */
+void tk_gemm_pack_a(void *dst, const void *src, int64_t rs, int64_t cs, int64_t m, int64_t k, int mr,
+                    int es);
+void tk_gemm_pack_b(void *dst, const void *src, int64_t rs, int64_t cs, int64_t k, int64_t n, int nr,
+                    int es);
+
+#endif

@@ -1,0 +1,57 @@
+/* gemm_pack.c: copies a block of op(A) or op(B) into the micro-panel layout the micro-kernel
+ * streams through (BLIS pack_a / pack_b), so the kernel reads only unit-stride, aligned memory
+ * whatever the caller's transpose flags and leading dimensions.
+ *
+ * One routine serves both operands: a k x n block of op(B) packed into nr-wide panels is exactly the
+ * n x k block of op(B)^T packed into "mr"-wide panels, so pack_b calls pack_a with its strides
+ * swapped. Performance assumptions: the block being packed fits in L2; the two layouts that matter
+ * (a panel's rows contiguous in memory, or its depth contiguous) get their own loops; anything else
+ * takes the element-wise loop. Panels are zero-padded to full width so the kernel never branches. */
+#include <string.h>
+
+#include "gemm_internal.h"
+
+/* dst: [ceil(m/w)][k][w]   src: element (i, p) at src[i*rs + p*cs]   es: element size (4 or 8).
+ * always_inline with a constant es turns every element copy into one move. */
+static inline __attribute__((always_inline)) void pack_panels(char *TK_RESTRICT dst,
+                                                              const char *TK_RESTRICT src,
+                                                              int64_t rs, int64_t cs, int64_t m,
+                                                              int64_t k, int w, const int es) {
+    for (int64_t i0 = 0; i0 < m; i0 += w) {
+        const int64_t rows = TK_MIN((int64_t)w, m - i0);
+        char *panel = dst + i0 * k * es;
+        const char *block = src + i0 * rs * es;
+        if (rs == 1) {
+            /* The panel's w elements are contiguous for every p: one short memcpy per depth step. */
+            for (int64_t p = 0; p < k; p++)
+                memcpy(panel + p * w * es, block + p * cs * es, (size_t)(rows * es));
+        } else if (cs == 1) {
+            /* Each row's depth run is contiguous: read `rows` streams in lockstep, write the panel
+             * sequentially (the writes stay in L1, the reads prefetch as streams). */
+            for (int64_t p = 0; p < k; p++) {
+                char *out = panel + p * w * es;
+                for (int64_t i = 0; i < rows; i++) memcpy(out + i * es, block + (i * rs + p) * es, es);
+            }
+        } else {
+            for (int64_t p = 0; p < k; p++)
+                for (int64_t i = 0; i < rows; i++)
+                    memcpy(panel + (p * w + i) * es, block + (i * rs + p * cs) * es, es);
+        }
+        if (rows < w)
+            for (int64_t p = 0; p < k; p++)
+                memset(panel + (p * w + rows) * es, 0, (size_t)((w - rows) * es));
+    }
+}
+
+void tk_gemm_pack_a(void *dst, const void *src, int64_t rs, int64_t cs, int64_t m, int64_t k, int mr,
+                    int es) {
+    if (es == 4)
+        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, 4);
+    else
+        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, 8);
+}
+
+void tk_gemm_pack_b(void *dst, const void *src, int64_t rs, int64_t cs, int64_t k, int64_t n, int nr,
+                    int es) {
+    tk_gemm_pack_a(dst, src, cs, rs, n, k, nr, es);
+}
