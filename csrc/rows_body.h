@@ -16,10 +16,12 @@
 #define FN(name) TK_CAT(name, ROWS_SUFFIX)
 #define ROWS_PARALLEL_MIN 32768 /* elements below which a call stays single-threaded */
 
-/* One online pass: returns the row max in *max_out and log(sum exp(x - max)) in *logsum_out;
- * with a target row t, also sum(t) in *sum_t. Inlined into each caller, so t == NULL folds away. */
+/* One online pass: returns the row max in *max_out and sum(exp(x - max)) in *sum_out; with a
+ * target row t, also sum(t) in *sum_t. Inlined into each caller, so t == NULL folds away.
+ * Outputs are written as exp(x - max) / sum, never exp(x - lse): x - max is exact, while lse has
+ * lost the low bits of log(sum) when |max| is large (1e4 in float32 keeps 3 decimals). */
 static inline __attribute__((always_inline)) void FN(row_online)(
-        const T *x, const T *t, int64_t n, T *max_out, T *logsum_out, T *sum_t) {
+        const T *x, const T *t, int64_t n, T *max_out, T *sum_out, T *sum_t) {
     V M = V_SET1(-T_BIG), S = V_SET1(0), ST = V_SET1(0);
     int64_t i = 0;
     for (; i + 4 * VL <= n; i += 4 * VL) {
@@ -44,12 +46,14 @@ static inline __attribute__((always_inline)) void FN(row_online)(
             ST = V_ADD(ST, left >= VL ? V_LOAD(t + i) : V_LOAD_TAIL(t + i, left, 0));
     }
     T m = V_HMAX(M);
-    T total = V_HSUM(V_MUL(S, V_EXP(V_SUB(M, V_SET1(m)))));
     *max_out = m;
-    *logsum_out = m == T_INF ? 0 : LOG_S(total);
+    *sum_out = V_HSUM(V_MUL(S, V_EXP(V_SUB(M, V_SET1(m)))));
     if (t)
         *sum_t = V_HSUM(ST);
 }
+
+/* log-sum-exp from the online pass's max and sum; a +inf entry makes it +inf (not inf - inf). */
+static inline T FN(lse_of)(T m, T sum) { return m == T_INF ? m : m + LOG_S(sum); }
 
 /* y = exp(x - shift) * scale - offset over one row. */
 static inline __attribute__((always_inline)) void FN(row_exp_affine)(
@@ -78,9 +82,9 @@ static inline __attribute__((always_inline)) T FN(row_dot)(const T *a, const T *
 void FN(tk_rows_logsumexp)(T *out, const T *x, int64_t rows, int64_t cols) {
     #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
-        T m, ls;
-        FN(row_online)(x + r * cols, NULL, cols, &m, &ls, NULL);
-        out[r] = m + ls;
+        T m, sum;
+        FN(row_online)(x + r * cols, NULL, cols, &m, &sum, NULL);
+        out[r] = FN(lse_of)(m, sum);
     }
 }
 
@@ -89,19 +93,18 @@ void FN(tk_rows_softmax)(T *y, const T *x, int64_t rows, int64_t cols, int log_s
     #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = x + r * cols;
-        T *yr = y + r * cols, m, ls;
-        FN(row_online)(xr, NULL, cols, &m, &ls, NULL);
-        T lse = m + ls;
+        T *yr = y + r * cols, m, sum;
+        FN(row_online)(xr, NULL, cols, &m, &sum, NULL);
         if (!log_space) {
-            FN(row_exp_affine)(yr, xr, cols, lse, 1, 0);
+            FN(row_exp_affine)(yr, xr, cols, m, 1 / sum, 0);
             continue;
         }
-        V l = V_SET1(lse);
+        V mv = V_SET1(m), ls = V_SET1(m == T_INF ? 0 : LOG_S(sum));
         int64_t i = 0;
         for (; i + VL <= cols; i += VL)
-            V_STORE(yr + i, V_SUB(V_LOAD(xr + i), l));
+            V_STORE(yr + i, V_SUB(V_SUB(V_LOAD(xr + i), mv), ls));
         if (i < cols)
-            V_STORE_TAIL(yr + i, cols - i, V_SUB(V_LOAD_TAIL(xr + i, cols - i, 0), l));
+            V_STORE_TAIL(yr + i, cols - i, V_SUB(V_SUB(V_LOAD_TAIL(xr + i, cols - i, 0), mv), ls));
     }
 }
 
@@ -145,14 +148,14 @@ void FN(tk_rows_xent_sparse)(T *loss, T *dlogits, const T *logits, const int64_t
     #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = logits + r * cols;
-        T *dr = dlogits + r * cols, m, ls;
-        FN(row_online)(xr, NULL, cols, &m, &ls, NULL);
+        T *dr = dlogits + r * cols, m, sum;
+        FN(row_online)(xr, NULL, cols, &m, &sum, NULL);
         T x_label = xr[labels[r]];
-        T l = (1 - smoothing) * (m - x_label) + ls;
+        T l = (1 - smoothing) * (m - x_label) + LOG_S(sum);
         if (smoothing != 0)
             l += off * ((T)cols * m - FN(row_dot)(xr, NULL, cols));
         loss[r] = l;
-        FN(row_exp_affine)(dr, xr, cols, m + ls, row_scale[r], off * row_scale[r]);
+        FN(row_exp_affine)(dr, xr, cols, m, row_scale[r] / sum, off * row_scale[r]);
         dr[labels[r]] -= (1 - smoothing) * row_scale[r];
     }
 }
@@ -166,11 +169,11 @@ void FN(tk_rows_xent_dense)(T *loss, T *dlogits, const T *logits, const T *targe
     #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = logits + r * cols, *tr = target + r * cols;
-        T *dr = dlogits + r * cols, m, ls, sum_t = 0;
-        FN(row_online)(xr, tr, cols, &m, &ls, &sum_t);
+        T *dr = dlogits + r * cols, m, sum, sum_t = 0;
+        FN(row_online)(xr, tr, cols, &m, &sum, &sum_t);
         T sum_q = keep * sum_t + smoothing, sc = row_scale[r];
-        V lse = V_SET1(m + ls), mv = V_SET1(m);
-        V p_scale = V_SET1(sum_q * sc), t_scale = V_SET1(keep * sc), off_v = V_SET1(off * sc);
+        V mv = V_SET1(m);
+        V p_scale = V_SET1(sum_q * sc / sum), t_scale = V_SET1(keep * sc), off_v = V_SET1(off * sc);
         V keep_v = V_SET1(keep), off_q = V_SET1(off), acc = V_SET1(0);
         int64_t i = 0;
         for (; i < cols; i += VL) {
@@ -178,13 +181,13 @@ void FN(tk_rows_xent_dense)(T *loss, T *dlogits, const T *logits, const T *targe
             /* padding lanes: x = max and t = 0 add nothing to the loss */
             V xv = left >= VL ? V_LOAD(xr + i) : V_LOAD_TAIL(xr + i, left, m);
             V tv = left >= VL ? V_LOAD(tr + i) : V_LOAD_TAIL(tr + i, left, 0);
-            V d = V_SUB(V_SUB(V_MUL(V_EXP(V_SUB(xv, lse)), p_scale), V_MUL(tv, t_scale)), off_v);
+            V d = V_SUB(V_SUB(V_MUL(V_EXP(V_SUB(xv, mv)), p_scale), V_MUL(tv, t_scale)), off_v);
             acc = V_FMA(V_FMA(tv, keep_v, off_q), V_SUB(mv, xv), acc);
             if (left >= VL)
                 V_STORE(dr + i, d);
             else
                 V_STORE_TAIL(dr + i, left, d);
         }
-        loss[r] = V_HSUM(acc) + sum_q * ls;
+        loss[r] = V_HSUM(acc) + sum_q * LOG_S(sum);
     }
 }

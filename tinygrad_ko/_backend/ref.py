@@ -100,23 +100,24 @@ def avgpool2d_backward(dy, x_shape, geometry):
 
 # ---- softmax / log-sum-exp ----
 # Same semantics as the C rows: the running max starts at the dtype's lowest finite value, so -inf
-# entries contribute 0 and an all -inf row has lse -inf; a +inf entry gives lse +inf.
+# entries contribute 0 and an all -inf row has lse -inf; a +inf entry gives lse +inf. Outputs are
+# exp(x - max) / sum and (x - max) - log(sum), never through lse: x - max is exact, lse is not.
 
 
-def _max_and_logsum(x):
+def _max_and_sum(x):
     m = np.maximum(x.max(axis=-1, keepdims=True), np.finfo(x.dtype).min)
+    with np.errstate(invalid="ignore"):
+        return m, np.exp(x - m).sum(axis=-1, keepdims=True)
+
+
+def _log_of_sum(m, total):
     with np.errstate(invalid="ignore", divide="ignore"):
-        logsum = np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
-    return m, np.where(m == np.inf, 0, logsum).astype(x.dtype)
-
-
-def _lse(x):
-    m, logsum = _max_and_logsum(x)
-    return m + logsum
+        return np.where(m == np.inf, 0, np.log(total)).astype(m.dtype)
 
 
 def logsumexp(x):
-    return _lse(x)[..., 0]
+    m, total = _max_and_sum(x)
+    return (m + _log_of_sum(m, total))[..., 0]
 
 
 def logsumexp_backward(dy, x, lse):
@@ -125,8 +126,9 @@ def logsumexp_backward(dy, x, lse):
 
 
 def softmax(x):
-    with np.errstate(invalid="ignore"):
-        return np.exp(x - _lse(x))
+    m, total = _max_and_sum(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.exp(x - m) * (1 / total)
 
 
 def softmax_backward(dy, y):
@@ -134,8 +136,9 @@ def softmax_backward(dy, y):
 
 
 def log_softmax(x):
+    m, total = _max_and_sum(x)
     with np.errstate(invalid="ignore"):
-        return x - _lse(x)
+        return (x - m) - _log_of_sum(m, total)
 
 
 def log_softmax_backward(dy, y):
@@ -148,14 +151,14 @@ def log_softmax_backward(dy, y):
 
 def xent_sparse(logits, labels, row_scale, smoothing):
     cols = logits.shape[-1]
-    m, logsum = _max_and_logsum(logits)
+    m, total = _max_and_sum(logits)
     x_label = np.take_along_axis(logits, labels[..., None], axis=-1)
-    loss = (1 - smoothing) * (m - x_label) + logsum
+    loss = (1 - smoothing) * (m - x_label) + _log_of_sum(m, total)
     if smoothing:
         loss = loss + smoothing / cols * (cols * m - logits.sum(axis=-1, keepdims=True))
     scale = row_scale[..., None]
-    with np.errstate(invalid="ignore"):
-        dlogits = np.exp(logits - (m + logsum)) * scale - smoothing / cols * scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dlogits = np.exp(logits - m) * (scale / total) - smoothing / cols * scale
     np.put_along_axis(dlogits, labels[..., None],
                       np.take_along_axis(dlogits, labels[..., None], -1) - (1 - smoothing) * scale,
                       axis=-1)
@@ -166,10 +169,11 @@ def xent_dense(logits, target, row_scale, smoothing):
     cols = logits.shape[-1]
     q = (1 - smoothing) * target + smoothing / cols
     sum_q = q.sum(axis=-1, keepdims=True)
-    m, logsum = _max_and_logsum(logits)
-    loss = (q * (m - logits)).sum(axis=-1) + sum_q[..., 0] * logsum[..., 0]
-    with np.errstate(invalid="ignore"):
-        dlogits = (np.exp(logits - (m + logsum)) * sum_q - q) * row_scale[..., None]
+    m, total = _max_and_sum(logits)
+    loss = (q * (m - logits)).sum(axis=-1) + sum_q[..., 0] * _log_of_sum(m, total)[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dlogits = np.exp(logits - m) * (sum_q * row_scale[..., None] / total) \
+            - q * row_scale[..., None]
     return loss.astype(logits.dtype), dlogits.astype(logits.dtype)
 
 # ---- optimizers ----
