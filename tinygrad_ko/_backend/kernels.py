@@ -78,6 +78,133 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return selection.impl.gemm(a, b, out, float(alpha), float(beta), bool(trans_a), bool(trans_b))
 
 # ---- conv2d ----
+# NHWC images, HWIO kernels (kh, kw, c_in, c_out). Hyper-parameters arrive resolved: stride and
+# dilation as (h, w) pairs, padding as explicit (top, bottom, left, right).
+
+
+def _conv_array(a, name, op, ndim):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if a.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous (shape {a.shape}, strides {a.strides})")
+
+
+def _same_dtype(op, **arrays):
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError(f"{op}: dtypes differ: " + ", ".join(f"{k}={v}" for k, v in dtypes.items()))
+
+
+def _conv_hyper(op, stride, dilation, padding):
+    def ints(value, n, name):
+        if (not isinstance(value, (tuple, list)) or len(value) != n
+                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                           for v in value)):
+            raise TypeError(f"{op}: {name} must be a tuple of {n} ints, got {value!r}")
+        return tuple(int(v) for v in value)
+    stride, dilation = ints(stride, 2, "stride"), ints(dilation, 2, "dilation")
+    padding = ints(padding, 4, "padding")
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be positive, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be positive, got {dilation}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding (top, bottom, left, right) must be >= 0, got {padding}")
+    return stride, dilation, padding
+
+
+def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"):
+    """Output (height, width); ValueError when the dilated kernel exceeds the padded input."""
+    out = []
+    for axis, (size, k, s, d, pads) in enumerate(zip(input_hw, kernel_hw, stride, dilation,
+                                                     (padding[:2], padding[2:]))):
+        if size < 1 or k < 1:
+            raise ValueError(f"{op}: input and kernel sizes must be positive, got input "
+                             f"{tuple(input_hw)} and kernel {tuple(kernel_hw)}")
+        span, padded = (k - 1) * d + 1, size + sum(pads)
+        if span > padded:
+            raise ValueError(f"{op}: kernel {tuple(kernel_hw)} (dilation {tuple(dilation)}) spans "
+                             f"{span} along {('height', 'width')[axis]}, larger than the padded "
+                             f"input ({padded} = {size} + padding {pads})")
+        out.append((padded - span) // s + 1)
+    return tuple(out)
+
+
+def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """y[n, oh, ow, o] = b[o] + sum x_pad[n, oh*sh + i*dh, ow*sw + j*dw, c] * w[i, j, c, o]."""
+    op = "conv2d"
+    _conv_array(x, "x", op, 4)
+    _conv_array(w, "w", op, 4)
+    if b is not None:
+        _conv_array(b, "b", op, 1)
+    _same_dtype(op, x=x, w=w, b=b)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if x.shape[3] != w.shape[2]:
+        raise ValueError(f"{op}: input channels differ: x {x.shape} has {x.shape[3]}, kernel w "
+                         f"{w.shape} (kh, kw, c_in, c_out) expects {w.shape[2]}")
+    if b is not None and b.shape != (w.shape[3],):
+        raise ValueError(f"{op}: bias b must have shape ({w.shape[3]},), got {b.shape}")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    conv2d_output_hw(x.shape[1:3], w.shape[:2], stride, dilation, padding, op)
+    return selection.impl.conv2d_forward(x, w, b, stride, dilation, padding)
+
+
+def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """dx [n, *input_hw, c]: the gradient of conv2d_forward w.r.t. x (= conv_transpose2d of dy)."""
+    op = "conv2d_backward_input"
+    _conv_array(dy, "dy", op, 4)
+    _conv_array(w, "w", op, 4)
+    _same_dtype(op, dy=dy, w=w)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if dy.shape[3] != w.shape[3]:
+        raise ValueError(f"{op}: dy {dy.shape} has {dy.shape[3]} channels, kernel w {w.shape} "
+                         f"(kh, kw, c_in, c_out) has {w.shape[3]} outputs")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    out = conv2d_output_hw(tuple(input_hw), w.shape[:2], stride, dilation, padding, op)
+    if out != dy.shape[1:3]:
+        raise ValueError(f"{op}: dy {dy.shape} does not match input size {tuple(input_hw)}, "
+                         f"which gives output {out}")
+    return selection.impl.conv2d_backward_input(dy, w, tuple(input_hw), stride, dilation, padding)
+
+
+def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                           padding=(0, 0, 0, 0)):
+    """dw [*kernel_hw, c, o]: the gradient of conv2d_forward w.r.t. w."""
+    args = _check_backward_weight("conv2d_backward_weight", x, dy, kernel_hw, stride, dilation,
+                                  padding)
+    return selection.impl.conv2d_backward_weight(*args)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                padding=(0, 0, 0, 0)):
+    """(dw, db): conv2d_backward_weight and conv2d_backward_bias in one pass over dy."""
+    args = _check_backward_weight("conv2d_backward_weight_bias", x, dy, kernel_hw, stride,
+                                  dilation, padding)
+    return selection.impl.conv2d_backward_weight_bias(*args)
+
+
+def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
+    _conv_array(x, "x", op, 4)
+    _conv_array(dy, "dy", op, 4)
+    _same_dtype(op, x=x, dy=dy)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    out = conv2d_output_hw(x.shape[1:3], tuple(kernel_hw), stride, dilation, padding, op)
+    if dy.shape[0] != x.shape[0] or out != dy.shape[1:3] or dy.shape[3] < 1 or x.shape[3] < 1:
+        raise ValueError(f"{op}: dy {dy.shape} does not match x {x.shape} with kernel "
+                         f"{tuple(kernel_hw)}, which gives output {(x.shape[0], *out)}")
+    return x, dy, tuple(kernel_hw), stride, dilation, padding
+
+
+def conv2d_backward_bias(dy):
+    """db [o]: dy summed over batch, height and width."""
+    _conv_array(dy, "dy", "conv2d_backward_bias", 4)
+    return selection.impl.conv2d_backward_bias(dy)
 
 # ---- pooling ----
 
@@ -277,3 +404,100 @@ def xent_dense(logits, target, row_scale, smoothing=0.0):
     return selection.impl.xent_dense(logits, target, row_scale, float(smoothing))
 
 # ---- optimizers ----
+
+
+def _check_update(name, param, grad, states):
+    """param/grad/state buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
+        raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
+                        f"{type(grad).__name__}")
+    if param.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: param must be float32 or float64, got {param.dtype}")
+    buffers = {"param": param, "grad": grad, **{k: v for k, v in states.items() if v is not None}}
+    for key, arr in buffers.items():
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name}: {key} must be an ndarray, got {type(arr).__name__}")
+        if arr.dtype != param.dtype:
+            raise TypeError(f"{name}: {key} has dtype {arr.dtype}, param has {param.dtype}")
+        if arr.shape != param.shape:
+            raise ValueError(f"{name}: {key} has shape {arr.shape}, param has {param.shape}")
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"{name}: {key} must be C-contiguous")
+        if key != "grad" and not arr.flags.writeable:
+            raise ValueError(f"{name}: {key} is read-only; the update writes it in place")
+    keys = list(buffers)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            if np.may_share_memory(buffers[a], buffers[b]):
+                raise ValueError(f"{name}: {a} and {b} overlap in memory")
+
+
+def _check_scalars(name, **values):
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name}: {key} must be a real number, got {type(value).__name__}")
+        if not np.isfinite(value):
+            raise ValueError(f"{name}: {key} must be finite, got {value}")
+
+
+def _clip_bound(name, clipvalue):
+    if clipvalue is None:
+        return float("inf")
+    _check_scalars(name, clipvalue=clipvalue)
+    if clipvalue <= 0:
+        raise ValueError(f"{name}: clipvalue must be > 0, got {clipvalue}")
+    return float(clipvalue)
+
+
+def sgd_update(param, velocity, grad, *, learning_rate, momentum=0.0, nesterov=False,
+               grad_scale=1.0, clipvalue=None, decay=0.0):
+    """In-place Keras SGD step on one tensor (velocity None when momentum == 0); see csrc/tk.h."""
+    _check_update("sgd_update", param, grad, {"velocity": velocity})
+    _check_scalars("sgd_update", learning_rate=learning_rate, momentum=momentum,
+                   grad_scale=grad_scale, decay=decay)
+    if (velocity is None) != (momentum == 0):
+        raise ValueError("sgd_update: pass a velocity buffer exactly when momentum != 0")
+    selection.impl.sgd_update(param, velocity, grad, float(learning_rate), float(momentum),
+                              bool(nesterov), float(grad_scale), _clip_bound("sgd_update", clipvalue),
+                              float(decay))
+
+
+def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, grad_scale=1.0,
+                clipvalue=None, decay=0.0):
+    """In-place Keras Adam step on one tensor (v_hat None unless AMSGrad); see csrc/tk.h."""
+    if m is None or v is None:
+        raise ValueError("adam_update: m and v buffers are required")
+    _check_update("adam_update", param, grad, {"m": m, "v": v, "v_hat": v_hat})
+    _check_scalars("adam_update", alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                   grad_scale=grad_scale, decay=decay)
+    selection.impl.adam_update(param, m, v, v_hat, grad, float(alpha), float(beta_1),
+                               float(beta_2), float(epsilon), float(grad_scale),
+                               _clip_bound("adam_update", clipvalue), float(decay))
+
+
+def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, *, learning_rate, rho,
+                   momentum, epsilon, grad_scale=1.0, clipvalue=None, decay=0.0):
+    """In-place Keras RMSprop step on one tensor (momentum_buf None when momentum == 0,
+    average_grad None unless centered); see csrc/tk.h."""
+    if velocity is None:
+        raise ValueError("rmsprop_update: the velocity buffer is required")
+    _check_update("rmsprop_update", param, grad,
+                  {"velocity": velocity, "momentum_buf": momentum_buf,
+                   "average_grad": average_grad})
+    _check_scalars("rmsprop_update", learning_rate=learning_rate, rho=rho, momentum=momentum,
+                   epsilon=epsilon, grad_scale=grad_scale, decay=decay)
+    if (momentum_buf is None) != (momentum == 0):
+        raise ValueError("rmsprop_update: pass a momentum_buf exactly when momentum != 0")
+    selection.impl.rmsprop_update(param, velocity, momentum_buf, average_grad, grad,
+                                  float(learning_rate), float(rho), float(momentum),
+                                  float(epsilon), float(grad_scale),
+                                  _clip_bound("rmsprop_update", clipvalue), float(decay))
+
+
+def sum_squares(x):
+    """sum(x**2) of a float32/float64 array, accumulated in float64 (a Python float)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"sum_squares expects an ndarray, got {type(x).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"sum_squares: x must be float32 or float64, got {x.dtype}")
+    return selection.impl.sum_squares(np.ascontiguousarray(x))
