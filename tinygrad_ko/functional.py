@@ -261,10 +261,10 @@ def conv_transpose2d(x, w, b=None, stride=1, padding="valid", output_padding=Non
 # gather by the same indices. Average pooling and its backward are each other's adjoints.
 import numpy as np  # noqa: E402
 
-from . import tensor as _tensor  # noqa: E402
+from . import ops as _ops  # noqa: E402
+from . import tensor as _tg_tensor  # noqa: E402
 from ._backend import kernels as _kernels  # noqa: E402
 from .autograd import Function, is_grad_enabled  # noqa: E402
-from . import ops as _ops  # noqa: E402
 from .ops import normalize_axes as _normalize_axes  # noqa: E402
 
 
@@ -390,7 +390,7 @@ class Softmax(Function):
         if is_grad_enabled():
             return y * (grad - (grad * y).sum(axis=rows.axes, keepdims=True))
         dx = _kernels.softmax_backward(rows.to_rows(grad.data), rows.to_rows(y.data))
-        return _tensor.Tensor(rows.from_rows(dx))
+        return _tg_tensor.Tensor(rows.from_rows(dx))
 
 
 class LogSoftmax(Function):
@@ -403,7 +403,7 @@ class LogSoftmax(Function):
         if is_grad_enabled():
             return grad - y.exp() * grad.sum(axis=rows.axes, keepdims=True)
         dx = _kernels.log_softmax_backward(rows.to_rows(grad.data), rows.to_rows(y.data))
-        return _tensor.Tensor(rows.from_rows(dx))
+        return _tg_tensor.Tensor(rows.from_rows(dx))
 
 
 class LogSumExp(Function):
@@ -418,7 +418,7 @@ class LogSumExp(Function):
             return grad.reshape(rows.keepdims_shape) * softmax(x, axis=rows.axes)
         dy = _c_order(grad.data).reshape(self.lse.shape)
         dx = _kernels.logsumexp_backward(dy, rows.to_rows(x.data), self.lse)
-        return _tensor.Tensor(rows.from_rows(dx))
+        return _tg_tensor.Tensor(rows.from_rows(dx))
 
 
 def logsumexp(x, axis=-1, keepdims=False):
@@ -454,12 +454,12 @@ _REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size")
 
 
 def _as_tensor(x, name):
-    if isinstance(x, _tensor.Tensor):
+    if isinstance(x, _tg_tensor.Tensor):
         return x
     array = np.asarray(x)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
-    return _tensor.Tensor(array)
+    return _tg_tensor.Tensor(array)
 
 
 def _check_reduction(reduction):
@@ -472,7 +472,7 @@ def _entry_weights(sample_weight, loss_shape, dtype):
     """sample_weight broadcast to the per-entry loss shape, aligned from the left as Keras does."""
     if sample_weight is None:
         return np.ones(loss_shape, dtype)
-    w = np.asarray(sample_weight.data if isinstance(sample_weight, _tensor.Tensor) else sample_weight,
+    w = np.asarray(sample_weight.data if isinstance(sample_weight, _tg_tensor.Tensor) else sample_weight,
                    dtype)
     if w.ndim == len(loss_shape) + 1 and w.shape[-1] == 1:
         w = w[..., 0]
@@ -494,7 +494,7 @@ def _reduce(per_entry, weights, reduction, denominator):
 
 
 def _sparse_labels(target, loss_shape, cols, ignore_class):
-    labels = np.asarray(target.data if isinstance(target, _tensor.Tensor) else target)
+    labels = np.asarray(target.data if isinstance(target, _tg_tensor.Tensor) else target)
     if labels.shape == loss_shape + (1,):
         labels = labels[..., 0]
     if labels.shape != loss_shape:
@@ -544,7 +544,7 @@ class CrossEntropy(Function):
             return self.inputs[1] * (1 - self.smoothing) + self.smoothing / cols
         onehot = np.zeros(x.shape, x.dtype)
         np.put_along_axis(onehot, self.labels[..., None], 1, axis=-1)
-        return _tensor.Tensor(onehot * (1 - self.smoothing) + self.smoothing / cols)
+        return _tg_tensor.Tensor(onehot * (1 - self.smoothing) + self.smoothing / cols)
 
     def backward(self, grad):
         per_row = self.reduction == "none"
@@ -560,9 +560,9 @@ class CrossEntropy(Function):
                 dt = log_softmax(x) * (-(1 - self.smoothing)) * scale * g
         else:
             if self.needs_input_grad[0]:
-                dx = _tensor.Tensor(self.dlogits * g.data)
+                dx = _tg_tensor.Tensor(self.dlogits * g.data)
             if self.labels is None and self.needs_input_grad[1]:
-                dt = _tensor.Tensor(_kernels.log_softmax(x.data) * (-(1 - self.smoothing))
+                dt = _tg_tensor.Tensor(_kernels.log_softmax(x.data) * (-(1 - self.smoothing))
                                     * scale * g.data)
         return dx if self.labels is not None else (dx, dt)
 
@@ -591,7 +591,7 @@ def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reducti
     reduction = _check_reduction(reduction)
     logits = _as_tensor(logits, "logits")
     if logits.dtype.kind != "f":
-        logits = logits.astype(_tensor.default_float())
+        logits = logits.astype(_tg_tensor.default_float())
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     if logits.ndim == 0:
@@ -599,7 +599,7 @@ def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reducti
     (axis,) = _normalize_axes(axis, logits.ndim)
     loss_shape = logits.shape[:axis] + logits.shape[axis + 1:]
     cols = logits.shape[axis]
-    target_shape = np.shape(target.data if isinstance(target, _tensor.Tensor) else target)
+    target_shape = np.shape(target.data if isinstance(target, _tg_tensor.Tensor) else target)
     dense = target_shape == logits.shape
     if dense and ignore_class is not None:
         raise ValueError("ignore_class needs integer labels, got targets shaped like the logits "
@@ -635,7 +635,7 @@ def _cross_entropy_from_probabilities(probs, target, labels, weights, reduction,
     if labels is not None:
         onehot = np.zeros(probs.shape, probs.dtype)
         np.put_along_axis(onehot, np.expand_dims(labels, axis), 1, axis=axis)
-        target = _tensor.Tensor(onehot)
+        target = _tg_tensor.Tensor(onehot)
     q = target * (1 - smoothing) + smoothing / cols if smoothing else target
     normalized = probs / probs.sum(axis=axis, keepdims=True)
     per_entry = -(q * normalized.clip(_EPSILON, 1 - _EPSILON).log()).sum(axis=axis)
@@ -657,9 +657,9 @@ class BinaryCrossEntropyWithLogits(Function):
             dx = (x.sigmoid() - z) * grad if self.needs_input_grad[0] else None
             dz = -x * grad if self.needs_input_grad[1] else None
         else:
-            dx = _tensor.Tensor((self.sigmoid - z.data) * grad.data) if self.needs_input_grad[0] \
+            dx = _tg_tensor.Tensor((self.sigmoid - z.data) * grad.data) if self.needs_input_grad[0] \
                 else None
-            dz = _tensor.Tensor(-x.data * grad.data) if self.needs_input_grad[1] else None
+            dz = _tg_tensor.Tensor(-x.data * grad.data) if self.needs_input_grad[1] else None
         return dx, dz
 
 
@@ -679,7 +679,7 @@ def binary_cross_entropy(x, z, from_logits=True, label_smoothing=0.0, reduction=
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     x = _as_tensor(x, "x")
     if x.dtype.kind != "f":
-        x = x.astype(_tensor.default_float())
+        x = x.astype(_tg_tensor.default_float())
     z = _as_tensor(z, "z")
     if z.dtype != x.dtype:
         z = z.astype(x.dtype)
