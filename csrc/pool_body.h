@@ -2,11 +2,10 @@
  * (T, SFX). Channels are the innermost, contiguous axis, so every inner loop runs over C with unit
  * stride and the compiler vectorizes it (the ternary selects become masked blends); pooling moves
  * little arithmetic per byte, so these loops run at cache/memory speed without hand-written SIMD.
- *
  * Shared arguments: x: [n, h, w, c] input, windows kh x kw moved by strides (sh, sw) over the input
  * padded by pt rows on top and pl columns on the left (bottom/right padding is whatever the output
- * size oh x ow implies); y, dy, argmax: [n, oh, ow, c]. Padding never wins a max and never counts in
- * an average (Keras semantics); every window holds at least one real pixel (the caller checks). */
+ * size oh x ow implies); y, dy, argmax: [n, oh, ow, c]. Padding never wins a max and never counts
+ * in an average (Keras semantics); every window holds at least one real pixel (the caller checks). */
 
 #define TK_CAT2(a, b) a##_##b
 #define TK_CAT(a, b) TK_CAT2(a, b)
@@ -60,9 +59,9 @@ void FN(tk_maxpool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t n, int6
     }
 }
 
-/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c]
- * dx = 0 except each window's gradient routed to its saved argmax. Images are split between threads:
- * overlapping windows add into the same pixel, and only the thread owning the image writes it. */
+/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c] dx = 0 except each window's gradient routed to its
+ * saved argmax. Images are split between threads: overlapping windows add into the same pixel, and
+ * only the thread owning the image writes it. */
 void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t n, int64_t h,
                                int64_t w, int64_t c, int64_t oh, int64_t ow) {
     #pragma omp parallel for num_threads(tk_threads) schedule(static)

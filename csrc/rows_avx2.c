@@ -25,7 +25,8 @@ static inline float hmax_avx2(__m256 v) {
 
 static inline __m256 load_tail_avx2(const float *p, int64_t n, float fill) {
     __m256i mask = tail_mask_avx2(n);
-    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask));
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask),
+                            _mm256_castsi256_ps(mask));
 }
 
 #define T float

@@ -1,4 +1,5 @@
-/* rows_avx512.c: rows_body.h compiled for AVX-512 (16 float lanes; masked loads/stores for row tails). */
+/* rows_avx512.c: rows_body.h compiled for AVX-512 (16 float lanes; masked loads/stores for row
+ * tails). */
 #if defined(__x86_64__)
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #include <float.h>

@@ -1,20 +1,22 @@
 /* rows_body.h: the row-wise kernels behind log-sum-exp, softmax, log-softmax and the fused softmax
  * cross-entropy, written once over a small vector vocabulary and compiled per ISA (tinyBLAS-style):
- * rows_avx512.c, rows_avx2.c and rows_generic.c define T, V, VL, the V_* operations and ROWS_SUFFIX,
- * then include this file. The generic instantiations use V = T and VL = 1.
- *
- * Every kernel makes one pass over a row from memory: the "online" pass keeps a lanewise running max M
+ * rows_avx512.c, rows_avx2.c and rows_generic.c define T, V, VL, the V_* operations and
+ * ROWS_SUFFIX, then include this file. The generic instantiations use V = T and VL = 1.  Every
+ * kernel makes one pass over a row from memory: the "online" pass keeps a lanewise running max M
  * and sum S of exp(x - M), rescaling S once per block of four vectors (one extra exp per 4*VL
  * elements), so max and sum come out of a single read. Any second pass (writing softmax, dlogits)
  * touches the same row again while it is still in L1/L2. Rows are independent: OpenMP splits rows,
- * and small problems stay on the calling thread, where waking the team would cost more than the work.
- * M starts at -T_BIG, not -inf, so x - M is never -inf - (-inf): -inf entries contribute exactly 0 and
- * an all -inf row gives lse = -inf. A +inf entry gives lse = +inf. */
+ * and small problems stay on the calling thread, where waking the team would cost more than the
+ * work. M starts at -T_BIG, not -inf, so x - M is never -inf - (-inf): -inf entries contribute
+ * exactly 0 and an all -inf row gives lse = -inf. A +inf entry gives lse = +inf. */
 
 #define TK_CAT2(a, b) a##_##b
 #define TK_CAT(a, b) TK_CAT2(a, b)
 #define FN(name) TK_CAT(name, ROWS_SUFFIX)
 #define ROWS_PARALLEL_MIN 32768 /* elements below which a call stays single-threaded */
+#define ROWS_PARALLEL_FOR                                                            \
+    _Pragma("omp parallel for num_threads(tk_threads) schedule(static) \
+             if (rows * cols >= ROWS_PARALLEL_MIN)")
 
 /* One online pass: returns the row max in *max_out and sum(exp(x - max)) in *sum_out; with a
  * target row t, also sum(t) in *sum_t. Inlined into each caller, so t == NULL folds away.
@@ -63,7 +65,8 @@ static inline __attribute__((always_inline)) void FN(row_exp_affine)(
     for (; i + VL <= n; i += VL)
         V_STORE(y + i, V_SUB(V_MUL(V_EXP(V_SUB(V_LOAD(x + i), sh)), sc), off));
     if (i < n)
-        V_STORE_TAIL(y + i, n - i, V_SUB(V_MUL(V_EXP(V_SUB(V_LOAD_TAIL(x + i, n - i, 0), sh)), sc), off));
+        V_STORE_TAIL(y + i, n - i,
+                     V_SUB(V_MUL(V_EXP(V_SUB(V_LOAD_TAIL(x + i, n - i, 0), sh)), sc), off));
 }
 
 /* sum(a * b) over one row (b == NULL: sum(a)). */
@@ -80,7 +83,7 @@ static inline __attribute__((always_inline)) T FN(row_dot)(const T *a, const T *
 
 /* out: [rows]   x: [rows, cols] */
 void FN(tk_rows_logsumexp)(T *out, const T *x, int64_t rows, int64_t cols) {
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++) {
         T m, sum;
         FN(row_online)(x + r * cols, NULL, cols, &m, &sum, NULL);
@@ -90,7 +93,7 @@ void FN(tk_rows_logsumexp)(T *out, const T *x, int64_t rows, int64_t cols) {
 
 /* y: [rows, cols]   x: [rows, cols]; log_space selects log_softmax (y = x - lse) over softmax. */
 void FN(tk_rows_softmax)(T *y, const T *x, int64_t rows, int64_t cols, int log_space) {
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = x + r * cols;
         T *yr = y + r * cols, m, sum;
@@ -111,7 +114,7 @@ void FN(tk_rows_softmax)(T *y, const T *x, int64_t rows, int64_t cols, int log_s
 /* dx: [rows, cols]   dy: [rows]   x: [rows, cols]   lse: [rows];  dx = dy * exp(x - lse) */
 void FN(tk_rows_logsumexp_backward)(T *dx, const T *dy, const T *x, const T *lse,
                                     int64_t rows, int64_t cols) {
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++)
         FN(row_exp_affine)(dx + r * cols, x + r * cols, cols, lse[r], dy[r], 0);
 }
@@ -120,7 +123,7 @@ void FN(tk_rows_logsumexp_backward)(T *dx, const T *dy, const T *x, const T *lse
  * log_softmax (log_space): dx = dy - exp(y) * sum(dy). */
 void FN(tk_rows_softmax_backward)(T *dx, const T *dy, const T *y, int64_t rows, int64_t cols,
                                   int log_space) {
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++) {
         const T *dyr = dy + r * cols, *yr = y + r * cols;
         T *dxr = dx + r * cols;
@@ -138,14 +141,14 @@ void FN(tk_rows_softmax_backward)(T *dx, const T *dy, const T *y, int64_t rows, 
     }
 }
 
-/* loss: [rows]   dlogits, logits: [rows, cols]   labels: [rows]   row_scale: [rows]
- * Target q = (1 - smoothing) * onehot(label) + smoothing / cols. loss = sum_j q_j (lse - x_j), written
- * as (1-s)(max - x_label) + log-sum + (s/cols) sum_j (max - x_j) so a confident row keeps its small
- * loss exactly. dlogits = (softmax(x) - q) * row_scale, in the same pass. */
+/* loss: [rows]   dlogits, logits: [rows, cols]   labels: [rows]   row_scale: [rows] Target q = (1 -
+ * smoothing) * onehot(label) + smoothing / cols. loss = sum_j q_j (lse - x_j), written as (1-s)(max
+ * - x_label) + log-sum + (s/cols) sum_j (max - x_j) so a confident row keeps its small loss
+ * exactly. dlogits = (softmax(x) - q) * row_scale, in the same pass. */
 void FN(tk_rows_xent_sparse)(T *loss, T *dlogits, const T *logits, const int64_t *labels,
                              const T *row_scale, int64_t rows, int64_t cols, T smoothing) {
     T off = smoothing / (T)cols;
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = logits + r * cols;
         T *dr = dlogits + r * cols, m, sum;
@@ -166,7 +169,7 @@ void FN(tk_rows_xent_sparse)(T *loss, T *dlogits, const T *logits, const int64_t
 void FN(tk_rows_xent_dense)(T *loss, T *dlogits, const T *logits, const T *target,
                             const T *row_scale, int64_t rows, int64_t cols, T smoothing) {
     T keep = 1 - smoothing, off = smoothing / (T)cols;
-    #pragma omp parallel for num_threads(tk_threads) if (rows * cols >= ROWS_PARALLEL_MIN) schedule(static)
+    ROWS_PARALLEL_FOR
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = logits + r * cols, *tr = target + r * cols;
         T *dr = dlogits + r * cols, m, sum, sum_t = 0;

@@ -1,5 +1,6 @@
-/* rows_generic.c: rows_body.h compiled as plain scalar C (V = T, one lane) for float32 (the portable
- * fallback, with libm's expf) and for float64 (every SIMD level: exp() is the accurate path). */
+/* rows_generic.c: rows_body.h compiled as plain scalar C (V = T, one lane) for float32 (the
+ * portable fallback, with libm's expf) and for float64 (every SIMD level: exp() is the accurate
+ * path). */
 #include <float.h>
 #include <math.h>
 #include "rows.h"

@@ -31,7 +31,8 @@ void tk_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t co
 }
 
 /* dx, dy, y: [rows, cols] with y = softmax(x);  dx = y * (dy - sum(dy * y)) */
-void tk_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows, int64_t cols) {
+void tk_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows,
+                             int64_t cols) {
     TK_ROWS_F32(softmax_backward, dx, dy, y, rows, cols, 0);
 }
 void tk_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows,

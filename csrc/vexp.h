@@ -1,15 +1,14 @@
 /* vexp.h: our vectorized float32 exp for AVX-512 and AVX2+FMA (the portable path calls expf).
- *
- * exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 (Cody-Waite: ln2 split in a short high part,
- * so n*LN2_HI is exact, and a low correction), |r| <= ln2/2. exp(r) is the degree-7 Taylor polynomial,
- * whose truncation error (r^8/8! < 6e-9 relative) sits far below float32's half ulp: the result is within
- * ~1-2 ulp, the rounding of the Horner steps. Inputs are clamped to [-87, 89] first: x > ln(FLT_MAX)
- * gives +inf through the scaling itself; x < -87 (exp < 1.7e-38, the denormal range) gives exactly 0,
- * as does -inf: producing denormals costs a microcode assist per instruction on x86 (it made the
- * softmax of short rows, whose padding lanes are -inf, 10x slower). NaN passes through: the clamps put
- * the constant first (max/min return their second operand when one is NaN), and the flush-to-zero
- * mask is "not less than", true for NaN.
- * Included only by files compiled for these ISAs (their own #pragma GCC target). */
+ * exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 (Cody-Waite: ln2 split in a short high
+ * part, so n*LN2_HI is exact, and a low correction), |r| <= ln2/2. exp(r) is the degree-7 Taylor
+ * polynomial, whose truncation error (r^8/8! < 6e-9 relative) sits far below float32's half ulp:
+ * the result is within ~1-2 ulp, the rounding of the Horner steps. Inputs are clamped to [-87, 89]
+ * first: x > ln(FLT_MAX) gives +inf through the scaling itself; x < -87 (exp < 1.7e-38, the
+ * denormal range) gives exactly 0, as does -inf: producing denormals costs a microcode assist per
+ * instruction on x86 (it made the softmax of short rows, whose padding lanes are -inf, 10x slower).
+ * NaN passes through: the clamps put the constant first (max/min return their second operand when
+ * one is NaN), and the flush-to-zero mask is "not less than", true for NaN. Included only by files
+ * compiled for these ISAs (their own #pragma GCC target). */
 #ifndef TK_VEXP_H
 #define TK_VEXP_H
 #include <immintrin.h>

@@ -14,7 +14,8 @@ void tk_xent_sparse_forward_f32(float *loss, float *dlogits, const float *logits
 void tk_xent_sparse_forward_f64(double *loss, double *dlogits, const double *logits,
                                 const int64_t *labels, const double *row_scale, int64_t rows,
                                 int64_t cols, double smoothing) {
-    tk_rows_xent_sparse_generic_f64(loss, dlogits, logits, labels, row_scale, rows, cols, smoothing);
+    tk_rows_xent_sparse_generic_f64(loss, dlogits, logits, labels, row_scale, rows, cols,
+                                    smoothing);
 }
 
 /* loss: [rows]   dlogits, logits, target: [rows, cols]   row_scale: [rows] */

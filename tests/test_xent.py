@@ -1,5 +1,5 @@
 """Fused softmax cross-entropy and binary cross-entropy: C vs NumPy reference, the study notes'
-Keras/TensorFlow numbers, torch as oracle, gradients (kernel path and create_graph path), bad input."""
+Keras/TensorFlow numbers, torch as oracle, gradients (kernel and create_graph paths), bad input."""
 import numpy as np
 import pytest
 
@@ -59,7 +59,10 @@ def test_keras_reductions_and_clipping(backend):
     # Keras docs for CategoricalCrossentropy on these inputs: 1.177, weighted 0.814, sum 2.354,
     # none [0.0513, 2.303] (the 0 probability is clipped to 1e-7, not log(0)).
     y_true, y_pred = [[0, 1, 0], [0, 0, 1]], tg.Tensor([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-    cce = lambda **kw: F.cross_entropy(y_pred, y_true, from_logits=False, **kw).numpy()  # noqa: E731
+
+    def cce(**kwargs):
+        return F.cross_entropy(y_pred, y_true, from_logits=False, **kwargs).numpy()
+
     assert cce() == pytest.approx(1.177, abs=1e-3)
     assert cce(sample_weight=[0.3, 0.7]) == pytest.approx(0.814, abs=1e-3)
     assert cce(reduction="sum") == pytest.approx(2.354, abs=1e-3)
@@ -68,7 +71,7 @@ def test_keras_reductions_and_clipping(backend):
 
 
 def test_seed_004_tensorflow_examples(backend):
-    # tf.nn.sigmoid_cross_entropy_with_logits(labels, logits) from the TensorFlow docs the notes quote
+    # tf.nn.sigmoid_cross_entropy_with_logits(labels, logits), from the TensorFlow docs in the notes
     got = F.binary_cross_entropy([1., -1., 0., 1., -1., 0., 0.], [0., 0., 0., 1., 1., 1., 0.5],
                                  reduction="none", axis=None).numpy()
     np.testing.assert_allclose(got, [1.3132617, 0.3132617, 0.6931472, 0.3132617, 1.3132617,
@@ -84,8 +87,8 @@ def test_seed_004_tensorflow_examples(backend):
     np.testing.assert_allclose(
         F.cross_entropy(softmax_logits, soft_multiclass, reduction="none").numpy(), expected,
         rtol=1e-6)
-    np.testing.assert_allclose(F.binary_cross_entropy(sigmoid_logits, soft_binary, axis=None,
-                                                      reduction="none").numpy(), expected, rtol=1e-6)
+    binary = F.binary_cross_entropy(sigmoid_logits, soft_binary, axis=None, reduction="none")
+    np.testing.assert_allclose(binary.numpy(), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
@@ -98,7 +101,8 @@ def test_torch_oracle(backend, torch, smoothing, rng):
     # (torch also weighs the smoothing term per class, so weights are compared without smoothing).
     cases = [({}, {}), ({"ignore_class": 3}, {"ignore_index": 3})]
     if not smoothing:
-        cases.append(({"sample_weight": class_weight[labels]}, {"weight": torch.tensor(class_weight)}))
+        cases.append(({"sample_weight": class_weight[labels]},
+                      {"weight": torch.tensor(class_weight)}))
     for kw_ours, kw_torch in cases:
         for reduction in ("sum", "none") + (("mean",) if "sample_weight" not in kw_ours else ()):
             ours = tg.Tensor(logits, requires_grad=True)

@@ -254,8 +254,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding="valid", output_padding=Non
 
 
 # ---- pooling ----
-# NHWC, Keras semantics: strides default to the pool size, "same" pads evenly (extra row/column at the
-# bottom/right), padding never wins a max and never counts in an average. Max pooling saves each
+# NHWC, Keras semantics: strides default to the pool size, "same" pads evenly (extra row/column at
+# the bottom/right), padding never wins a max and never counts in an average. Max pooling saves each
 # window's argmax, the FIRST maximum in row-major order (as PyTorch routes ties: blank image regions
 # tie constantly); its backward scatters to those indices, and that scatter's own gradient is the
 # gather by the same indices. Average pooling and its backward are each other's adjoints.
@@ -379,7 +379,8 @@ class _Rows:
 
 
 class Softmax(Function):
-    """exp(x - logsumexp(x)). The losses detect outputs of this class and use its input as logits."""
+    """exp(x - max) / sum(exp(x - max)). Losses detect outputs of this class: its input is the
+    logits."""
 
     def forward(self, x, axis):
         self.rows = _Rows(x.shape, axis)
@@ -447,8 +448,9 @@ def log_softmax(x, axis=-1):
 # Reductions follow Keras 3: "mean" (Keras's "sum_over_batch_size") divides the weighted sum by the
 # number of loss entries, not counting entries of ignore_class (they weigh 0); "sum" adds them;
 # "none" returns one (weighted) loss per entry. With from_logits=False the input is probabilities:
-# Keras renormalizes them along the class axis, clips to [1e-7, 1 - 1e-7] and takes the log; but the
-# output of F.softmax (F.sigmoid for binary) is recognised and its input used as logits, as Keras does.
+# Keras renormalizes them along the class axis, clips to [1e-7, 1 - 1e-7] and takes the log; but
+# the output of F.softmax (Tensor.sigmoid for binary) is recognised and its input used as logits,
+# as Keras does.
 _EPSILON = 1e-7
 _REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size")
 
@@ -472,8 +474,9 @@ def _entry_weights(sample_weight, loss_shape, dtype):
     """sample_weight broadcast to the per-entry loss shape, aligned from the left as Keras does."""
     if sample_weight is None:
         return np.ones(loss_shape, dtype)
-    w = np.asarray(sample_weight.data if isinstance(sample_weight, _tg_tensor.Tensor) else sample_weight,
-                   dtype)
+    if isinstance(sample_weight, _tg_tensor.Tensor):
+        sample_weight = sample_weight.data
+    w = np.asarray(sample_weight, dtype)
     if w.ndim == len(loss_shape) + 1 and w.shape[-1] == 1:
         w = w[..., 0]
     w = w.reshape(w.shape + (1,) * (len(loss_shape) - w.ndim)) if w.ndim < len(loss_shape) else w
@@ -535,7 +538,8 @@ class CrossEntropy(Function):
         if reduction == "none":
             return weighted
         total = weighted.sum(dtype=np.float64)
-        return np.asarray(total if reduction == "sum" else total / max(denominator, 1), logits.dtype)
+        mean = total / max(denominator, 1)
+        return np.asarray(total if reduction == "sum" else mean, logits.dtype)
 
     def _targets(self, x):
         """The smoothed target q as a Tensor (constant one-hot for integer labels)."""
@@ -560,7 +564,10 @@ class CrossEntropy(Function):
                 dt = log_softmax(x) * (-(1 - self.smoothing)) * scale * g
         else:
             if self.needs_input_grad[0]:
-                dx = _tg_tensor.Tensor(self.dlogits * g.data)
+                # loss.backward() seeds 1: hand over the fused gradient without another pass
+                # (the engine never writes into gradients in place).
+                unit = g.data.ndim == 0 and g.data == 1
+                dx = _tg_tensor.Tensor(self.dlogits if unit else self.dlogits * g.data)
             if self.labels is None and self.needs_input_grad[1]:
                 dt = _tg_tensor.Tensor(_kernels.log_softmax(x.data) * (-(1 - self.smoothing))
                                     * scale * g.data)
@@ -657,8 +664,8 @@ class BinaryCrossEntropyWithLogits(Function):
             dx = (x.sigmoid() - z) * grad if self.needs_input_grad[0] else None
             dz = -x * grad if self.needs_input_grad[1] else None
         else:
-            dx = _tg_tensor.Tensor((self.sigmoid - z.data) * grad.data) if self.needs_input_grad[0] \
-                else None
+            dx = (_tg_tensor.Tensor((self.sigmoid - z.data) * grad.data)
+                  if self.needs_input_grad[0] else None)
             dz = _tg_tensor.Tensor(-x.data * grad.data) if self.needs_input_grad[1] else None
         return dx, dz
 

@@ -255,7 +255,8 @@ def conv2d_backward_bias(dy):
 # ---- pooling ----
 
 # Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
-_KERN_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]", "q": "int64_t[]"}
+_KERN_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]",
+                "q": "int64_t[]"}
 _KERN_SUFFIX = {"f": "f32", "d": "f64"}
 _kern_fns = {}
 
@@ -278,8 +279,8 @@ def maxpool2d_forward(x, geometry):
     y = np.empty((n, oh, ow, c), x.dtype)
     argmax = np.empty((n, oh, ow, c), np.int32)
     if y.size:
-        _kern_fn("maxpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(argmax), _kern_ptr(x), n, h, w, c, kh, kw,
-                                              sh, sw, pt, pl, oh, ow)
+        _kern_fn("maxpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(argmax), _kern_ptr(x),
+                                               n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow)
     return y, argmax
 
 
@@ -287,8 +288,8 @@ def maxpool2d_backward(dy, argmax, x_shape):
     n, h, w, c = x_shape
     dx = np.zeros(x_shape, dy.dtype)
     if dx.size and dy.size:
-        _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax), n, h, w, c,
-                                                dy.shape[1], dy.shape[2])
+        _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
+                                                 n, h, w, c, dy.shape[1], dy.shape[2])
     return dx
 
 
@@ -296,8 +297,8 @@ def maxpool2d_gather(ddx, argmax):
     n, h, w, c = ddx.shape
     ddy = np.empty(argmax.shape, ddx.dtype)
     if ddy.size:
-        _kern_fn("maxpool2d_gather", ddx.dtype)(_kern_ptr(ddy), _kern_ptr(ddx), _kern_ptr(argmax), n, h, w, c,
-                                               argmax.shape[1], argmax.shape[2])
+        _kern_fn("maxpool2d_gather", ddx.dtype)(_kern_ptr(ddy), _kern_ptr(ddx), _kern_ptr(argmax),
+                                                n, h, w, c, argmax.shape[1], argmax.shape[2])
     return ddy
 
 

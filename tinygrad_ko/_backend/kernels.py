@@ -219,7 +219,8 @@ def _check_float(name, op, a, ndim=None):
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
     if not a.flags.c_contiguous:
-        raise ValueError(f"{op}: {name} must be C-contiguous (shape {a.shape}, strides {a.strides})")
+        raise ValueError(f"{op}: {name} must be C-contiguous "
+                         f"(shape {a.shape}, strides {a.strides})")
 
 
 def _pair(name, op, value):
@@ -262,7 +263,7 @@ def _pool_input(op, x):
 
 
 def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """NHWC max pooling: returns (y, argmax); argmax = iy * W + ix of each window's first maximum."""
+    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum."""
     _pool_input("max_pool2d", x)
     geometry = pool2d_geometry(x.shape, pool_size, strides, padding, "max_pool2d")
     return selection.impl.maxpool2d_forward(x, geometry)

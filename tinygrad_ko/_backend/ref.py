@@ -91,7 +91,8 @@ def _pool_windows(x, geometry, fill):
     windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
     rows = np.arange(oh)[:, None] * sh - pt + np.arange(kh)        # [oh, kh] input row of each tap
     cols = np.arange(ow)[:, None] * sw - pl + np.arange(kw)        # [ow, kw]
-    real = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
+    real_rows, real_cols = (rows >= 0) & (rows < h), (cols >= 0) & (cols < w)
+    real = real_rows[:, None, :, None] & real_cols[None, :, None, :]
     return windows.reshape(n, oh, ow, c, kh * kw), real.reshape(oh, ow, kh * kw)
 
 
@@ -190,8 +191,8 @@ def log_softmax_backward(dy, y):
     return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
 
 # ---- cross-entropy ----
-# Loss per row = sum_j q_j (lse - x_j), written around the row max so a confident row keeps its small
-# loss exactly; dlogits = row_scale * (softmax(x) * sum(q) - q).
+# Loss per row = sum_j q_j (lse - x_j), written around the row max so a confident row keeps its
+# small loss exactly; dlogits = row_scale * (softmax(x) * sum(q) - q).
 
 
 def xent_sparse(logits, labels, row_scale, smoothing):
