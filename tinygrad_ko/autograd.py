@@ -95,7 +95,10 @@ class Function:
                 break
         ctx = _new(cls)
         ctx.inputs = inputs
-        needs = tuple([x.requires_grad for x in inputs]) if _grad_enabled else ()
+        if _grad_enabled:
+            needs = tuple([x.requires_grad for x in inputs])
+        else:
+            needs = (False,) * len(inputs)
         ctx.needs_input_grad = needs
         try:
             out = ctx.forward(*[x.data for x in inputs], **params)
@@ -129,7 +132,7 @@ class Function:
 # ***** the graph walk *****
 
 def _topological_order(roots):
-    """Non-leaf tensors reachable from roots, each after everything it depends on (iterative DFS)."""
+    """Non-leaf tensors reachable from roots, each after all it depends on (iterative DFS)."""
     order, visited = [], set()
     stack = [(root, False) for root in roots]
     while stack:
