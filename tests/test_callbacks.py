@@ -201,3 +201,9 @@ def test_reduce_lr_on_plateau():
     assert model.optimizer.learning_rate == pytest.approx(0.03)
     with pytest.raises(ValueError, match="factor"):
         ReduceLROnPlateau(factor=1.5)
+
+
+def test_time_formats():
+    from tinygrad_ko.callbacks import format_eta, format_per_step
+    assert [format_eta(s) for s in (5.7, 75, 3725)] == ["5s", "1:15", "1:02:05"]
+    assert [format_per_step(s) for s in (2.4, 0.473, 2e-5)] == ["2s/step", "473ms/step", "20us/step"]

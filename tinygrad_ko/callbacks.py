@@ -72,7 +72,7 @@ class CallbackList:
 
 # ---- progress ----
 
-def format_duration(seconds):
+def format_eta(seconds):
     return (f"{int(seconds) // 3600}:{int(seconds) % 3600 // 60:02d}:{int(seconds) % 60:02d}"
             if seconds >= 3600 else f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
             if seconds >= 60 else f"{int(seconds)}s")
@@ -122,8 +122,8 @@ class Progbar:
         elif finalize and self.verbose == 2:
             elapsed = now - self.start
             per_step = elapsed / max(current, 1)
-            self._draw(f"{self._count(current)} - {format_duration(elapsed)}{format_logs(values)}"
-                       f" - {format_duration(elapsed)}/epoch - {format_per_step(per_step)}\n")
+            self._draw(f"{self._count(current)} - {elapsed:.0f}s{format_logs(values)}"
+                       f" - {elapsed:.0f}s/epoch - {format_per_step(per_step)}\n")
 
     def _count(self, current):
         digits = len(str(self.target))
@@ -136,9 +136,9 @@ class Progbar:
         elapsed = now - self.start
         per_step = elapsed / max(current, 1)
         if finalize:
-            timing = f" - {format_duration(elapsed)} {format_per_step(per_step)}"
+            timing = f" - {elapsed:.0f}s {format_per_step(per_step)}"
         else:
-            timing = f" - ETA: {format_duration(per_step * (self.target - current))}"
+            timing = f" - ETA: {format_eta(per_step * (self.target - current))}"
         return f"{self._count(current)} [{bar}]{timing}{format_logs(values)}"
 
     def _draw(self, text):
