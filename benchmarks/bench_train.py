@@ -33,7 +33,7 @@ def training_data():
     except (datasets.DataUnavailableError, datasets.CorruptDataError):
         rng = np.random.default_rng(0)
         x, y = rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60000)
-    return (x.reshape(-1, 28, 28, 1) / np.float32(255.0)).astype(np.float32), y.astype(np.int64)
+    return x.reshape(-1, 28, 28, 1) / np.float32(255.0), y.astype(np.int64)
 
 
 def peak_rss_mib():
