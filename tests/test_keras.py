@@ -1,4 +1,4 @@
-"""The keras facade: the study notes' code runs unchanged but for the import; nothing is reimplemented."""
+"""The keras facade: the study notes' code runs unchanged but for the import; nothing is redone."""
 import ast
 import gzip
 import os

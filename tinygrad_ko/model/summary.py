@@ -72,7 +72,9 @@ def logits_mismatch(model, loss):
     Conv, Activation) or a Softmax layer tells us what the model outputs.
     """
     layer = final_layer(model)
-    if loss is None or layer is None or "crossentropy" not in loss_name(loss).replace("_", "").lower():
+    if loss is None or layer is None:
+        return None
+    if "crossentropy" not in loss_name(loss).replace("_", "").lower():
         return None
     if type(layer).__name__ == "Softmax":
         activation = "softmax"
