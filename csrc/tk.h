@@ -44,6 +44,46 @@ void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int
 double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */
+/* Cross-correlation (no kernel flip, as in every DL framework) over NHWC images with HWIO kernels:
+ *   x [n, h, w, c]   w [kh, kw, c, o]   bias [o]   y [n, out_h, out_w, o]
+ *   out_h = (h + pad_top + pad_bottom - (kh - 1) * dilation_h - 1) / stride_h + 1, likewise out_w.
+ * Callers validate the geometry (positive sizes, strides and dilations, pads >= 0, out_h/out_w >= 1).
+ * Backward kernels write their result (never accumulate). Each kernel takes a workspace of at least
+ * tk_conv2d_workspace_size_<kernel>_<dtype>(g) bytes, 64-byte aligned, sized for the current thread
+ * count. backward_input is also conv_transpose2d: dy plays the input, dx the output. */
+typedef struct {
+    int64_t n, h, w, c, kh, kw, o, out_h, out_w;
+    int64_t stride_h, stride_w, dilation_h, dilation_w;
+    int64_t pad_top, pad_bottom, pad_left, pad_right;
+} tk_conv2d_geometry;
+int64_t tk_conv2d_workspace_size_forward_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_forward_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_bias_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_bias_f64(const tk_conv2d_geometry *g);
+/* y = conv(x, w) + bias (bias may be NULL) */
+void tk_conv2d_forward_f32(float *y, const float *x, const float *w, const float *bias,
+                           const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_forward_f64(double *y, const double *x, const double *w, const double *bias,
+                           const tk_conv2d_geometry *g, void *workspace);
+/* dx = d(sum y * dy)/dx */
+void tk_conv2d_backward_input_f32(float *dx, const float *dy, const float *w,
+                                  const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_input_f64(double *dx, const double *dy, const double *w,
+                                  const tk_conv2d_geometry *g, void *workspace);
+/* dw = d(sum y * dy)/dw; also dbias (as backward_bias) on the same pass over dy unless NULL */
+void tk_conv2d_backward_weight_f32(float *dw, float *dbias, const float *x, const float *dy,
+                                   const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_weight_f64(double *dw, double *dbias, const double *x, const double *dy,
+                                   const tk_conv2d_geometry *g, void *workspace);
+/* dbias = dy summed over n, out_h, out_w */
+void tk_conv2d_backward_bias_f32(float *dbias, const float *dy, const tk_conv2d_geometry *g,
+                                 void *workspace);
+void tk_conv2d_backward_bias_f64(double *dbias, const double *dy, const tk_conv2d_geometry *g,
+                                 void *workspace);
 
 /* ---- pooling ---- */
 

@@ -1,5 +1,6 @@
-"""Every differentiable op in one table: forward against NumPy (float32 and float64, both backends),
-first- and second-order gradcheck in float64, broadcasting; then random compositions against torch."""
+"""Every differentiable op in one table: forward against NumPy (float32 and float64, both
+backends), first- and second-order gradcheck in float64, broadcasting; then random compositions
+against torch."""
 import math
 
 import numpy as np
@@ -56,14 +57,16 @@ OPS = [
     ("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5), [(3, 4)], "any"),
     ("clip_low", lambda a: a.clip(low=0.1), lambda a: np.clip(a, 0.1, None), [(3, 4)], "any"),
     ("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(3, 4)], "any"),
-    ("leaky_relu", lambda a: a.leaky_relu(0.2), lambda a: np.where(a > 0, a, 0.2 * a), [(3, 4)], "any"),
+    ("leaky_relu", lambda a: a.leaky_relu(0.2), lambda a: np.where(a > 0, a, 0.2 * a),
+     [(3, 4)], "any"),
     ("elu", lambda a: a.elu(), lambda a: np.where(a > 0, a, np.exp(a) - 1), [(3, 4)], "any"),
     ("sigmoid", lambda a: a.sigmoid(), _sigmoid, [(3, 4)], "any"),
     ("tanh", lambda a: a.tanh(), np.tanh, [(3, 4)], "any"),
     ("softplus", lambda a: a.softplus(), lambda a: np.logaddexp(0, a), [(3, 4)], "any"),
     ("gelu", lambda a: a.gelu(), lambda a: 0.5 * a * (1 + _erf(a / np.sqrt(2))), [(3, 4)], "any"),
     ("gelu_tanh", lambda a: a.gelu("tanh"),
-     lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3))), [(3, 4)], "any"),
+     lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3))),
+     [(3, 4)], "any"),
     ("erf", lambda a: a.erf(), _erf, [(3, 4)], "any"),
     # ---- reductions ----
     ("sum_all", lambda a: a.sum(), np.sum, [(2, 3, 4)], "any"),
@@ -85,7 +88,8 @@ OPS = [
     ("flatten", lambda a: a.flatten(1), lambda a: a.reshape(2, -1), [(2, 3, 2)], "any"),
     ("transpose", lambda a: a.transpose() * 1, lambda a: a.transpose(), [(2, 3, 4)], "any"),
     ("T", lambda a: a.T @ a, lambda a: a.T @ a, [(3, 2)], "any"),
-    ("permute", lambda a: a.permute(1, 2, 0) * 1, lambda a: a.transpose(1, 2, 0), [(2, 3, 4)], "any"),
+    ("permute", lambda a: a.permute(1, 2, 0) * 1, lambda a: a.transpose(1, 2, 0),
+     [(2, 3, 4)], "any"),
     ("swapaxes", lambda a: a.swapaxes(0, -1) * 1, lambda a: a.swapaxes(0, -1), [(2, 3, 4)], "any"),
     ("expand", lambda a: a.expand(2, 3, 4) * 1, lambda a: np.broadcast_to(a, (2, 3, 4)),
      [(3, 1)], "any"),

@@ -78,6 +78,133 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return selection.impl.gemm(a, b, out, float(alpha), float(beta), bool(trans_a), bool(trans_b))
 
 # ---- conv2d ----
+# NHWC images, HWIO kernels (kh, kw, c_in, c_out). Hyper-parameters arrive resolved: stride and
+# dilation as (h, w) pairs, padding as explicit (top, bottom, left, right).
+
+
+def _conv_array(a, name, op, ndim):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if a.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous (shape {a.shape}, strides {a.strides})")
+
+
+def _same_dtype(op, **arrays):
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError(f"{op}: dtypes differ: " + ", ".join(f"{k}={v}" for k, v in dtypes.items()))
+
+
+def _conv_hyper(op, stride, dilation, padding):
+    def ints(value, n, name):
+        if (not isinstance(value, (tuple, list)) or len(value) != n
+                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                           for v in value)):
+            raise TypeError(f"{op}: {name} must be a tuple of {n} ints, got {value!r}")
+        return tuple(int(v) for v in value)
+    stride, dilation = ints(stride, 2, "stride"), ints(dilation, 2, "dilation")
+    padding = ints(padding, 4, "padding")
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be positive, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be positive, got {dilation}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding (top, bottom, left, right) must be >= 0, got {padding}")
+    return stride, dilation, padding
+
+
+def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"):
+    """Output (height, width); ValueError when the dilated kernel exceeds the padded input."""
+    out = []
+    for axis, (size, k, s, d, pads) in enumerate(zip(input_hw, kernel_hw, stride, dilation,
+                                                     (padding[:2], padding[2:]))):
+        if size < 1 or k < 1:
+            raise ValueError(f"{op}: input and kernel sizes must be positive, got input "
+                             f"{tuple(input_hw)} and kernel {tuple(kernel_hw)}")
+        span, padded = (k - 1) * d + 1, size + sum(pads)
+        if span > padded:
+            raise ValueError(f"{op}: kernel {tuple(kernel_hw)} (dilation {tuple(dilation)}) spans "
+                             f"{span} along {('height', 'width')[axis]}, larger than the padded "
+                             f"input ({padded} = {size} + padding {pads})")
+        out.append((padded - span) // s + 1)
+    return tuple(out)
+
+
+def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """y[n, oh, ow, o] = b[o] + sum x_pad[n, oh*sh + i*dh, ow*sw + j*dw, c] * w[i, j, c, o]."""
+    op = "conv2d"
+    _conv_array(x, "x", op, 4)
+    _conv_array(w, "w", op, 4)
+    if b is not None:
+        _conv_array(b, "b", op, 1)
+    _same_dtype(op, x=x, w=w, b=b)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if x.shape[3] != w.shape[2]:
+        raise ValueError(f"{op}: input channels differ: x {x.shape} has {x.shape[3]}, kernel w "
+                         f"{w.shape} (kh, kw, c_in, c_out) expects {w.shape[2]}")
+    if b is not None and b.shape != (w.shape[3],):
+        raise ValueError(f"{op}: bias b must have shape ({w.shape[3]},), got {b.shape}")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    conv2d_output_hw(x.shape[1:3], w.shape[:2], stride, dilation, padding, op)
+    return selection.impl.conv2d_forward(x, w, b, stride, dilation, padding)
+
+
+def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """dx [n, *input_hw, c]: the gradient of conv2d_forward w.r.t. x (= conv_transpose2d of dy)."""
+    op = "conv2d_backward_input"
+    _conv_array(dy, "dy", op, 4)
+    _conv_array(w, "w", op, 4)
+    _same_dtype(op, dy=dy, w=w)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if dy.shape[3] != w.shape[3]:
+        raise ValueError(f"{op}: dy {dy.shape} has {dy.shape[3]} channels, kernel w {w.shape} "
+                         f"(kh, kw, c_in, c_out) has {w.shape[3]} outputs")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    out = conv2d_output_hw(tuple(input_hw), w.shape[:2], stride, dilation, padding, op)
+    if out != dy.shape[1:3]:
+        raise ValueError(f"{op}: dy {dy.shape} does not match input size {tuple(input_hw)}, "
+                         f"which gives output {out}")
+    return selection.impl.conv2d_backward_input(dy, w, tuple(input_hw), stride, dilation, padding)
+
+
+def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                           padding=(0, 0, 0, 0)):
+    """dw [*kernel_hw, c, o]: the gradient of conv2d_forward w.r.t. w."""
+    args = _check_backward_weight("conv2d_backward_weight", x, dy, kernel_hw, stride, dilation,
+                                  padding)
+    return selection.impl.conv2d_backward_weight(*args)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                padding=(0, 0, 0, 0)):
+    """(dw, db): conv2d_backward_weight and conv2d_backward_bias in one pass over dy."""
+    args = _check_backward_weight("conv2d_backward_weight_bias", x, dy, kernel_hw, stride,
+                                  dilation, padding)
+    return selection.impl.conv2d_backward_weight_bias(*args)
+
+
+def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
+    _conv_array(x, "x", op, 4)
+    _conv_array(dy, "dy", op, 4)
+    _same_dtype(op, x=x, dy=dy)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    out = conv2d_output_hw(x.shape[1:3], tuple(kernel_hw), stride, dilation, padding, op)
+    if dy.shape[0] != x.shape[0] or out != dy.shape[1:3] or dy.shape[3] < 1 or x.shape[3] < 1:
+        raise ValueError(f"{op}: dy {dy.shape} does not match x {x.shape} with kernel "
+                         f"{tuple(kernel_hw)}, which gives output {(x.shape[0], *out)}")
+    return x, dy, tuple(kernel_hw), stride, dilation, padding
+
+
+def conv2d_backward_bias(dy):
+    """db [o]: dy summed over batch, height and width."""
+    _conv_array(dy, "dy", "conv2d_backward_bias", 4)
+    return selection.impl.conv2d_backward_bias(dy)
 
 # ---- pooling ----
 

@@ -30,6 +30,51 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return out
 
 # ---- conv2d ----
+# Geometry arguments everywhere: stride (sh, sw), dilation (dh, dw), padding (top, bottom, left, right).
+
+
+def _conv_windows(x, kernel_hw, stride, dilation, padding):
+    """The im2col view cols[n, oh, ow, i, j, c] = x_padded[n, oh*sh + i*dh, ow*sw + j*dw, c]."""
+    (kh, kw), (sh, sw), (dh, dw), (pt, pb, pl, pr) = kernel_hw, stride, dilation, padding
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    n, hp, wp, c = xp.shape
+    out_h, out_w = (hp - (kh - 1) * dh - 1) // sh + 1, (wp - (kw - 1) * dw - 1) // sw + 1
+    s0, s1, s2, s3 = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (n, out_h, out_w, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3),
+        writeable=False)
+
+
+def conv2d_forward(x, w, b, stride, dilation, padding):
+    y = np.tensordot(_conv_windows(x, w.shape[:2], stride, dilation, padding), w, axes=3)
+    return y + b if b is not None else y
+
+
+def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
+    (kh, kw, c, _), (sh, sw), (dh, dw), (pt, pb, pl, pr) = w.shape, stride, dilation, padding
+    n, out_h, out_w, _ = dy.shape
+    h, wd = input_hw
+    dcols = np.tensordot(dy, w, axes=([3], [3]))  # [n, out_h, out_w, kh, kw, c]
+    dxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), dy.dtype)
+    for i in range(kh):  # col2im: every tap adds its slice of the column gradient back
+        for j in range(kw):
+            dxp[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
+                j * dw:j * dw + sw * (out_w - 1) + 1:sw] += dcols[:, :, :, i, j]
+    return np.ascontiguousarray(dxp[:, pt:pt + h, pl:pl + wd])
+
+
+def conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding):
+    cols = _conv_windows(x, kernel_hw, stride, dilation, padding)
+    return np.tensordot(cols, dy, axes=([0, 1, 2], [0, 1, 2]))
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
+    return (conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding),
+            conv2d_backward_bias(dy))
+
+
+def conv2d_backward_bias(dy):
+    return dy.sum(axis=(0, 1, 2))
 
 # ---- pooling ----
 
