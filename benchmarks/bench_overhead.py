@@ -88,7 +88,8 @@ def main():
             [rng.standard_normal((i, o), np.float32) * 0.1 for i, o in zip(SIZES, SIZES[1:])],
             [np.zeros(o, np.float32) for o in SIZES[1:]])
     frameworks = {"numpy": _numpy_cases(*data),
-                  "tinygrad_ko": _autograd_cases(lambda v, rg: tg.Tensor(v, requires_grad=rg), *data)}
+                  "tinygrad_ko": _autograd_cases(
+                      lambda v, rg: tg.Tensor(v, requires_grad=rg), *data)}
     if torch is not None:
         frameworks["torch"] = _autograd_cases(
             lambda v, rg: torch.tensor(v, requires_grad=rg), *data)

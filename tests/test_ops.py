@@ -5,6 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ko as tg
 
@@ -210,17 +213,17 @@ def test_non_differentiable_ops_return_constants():
 # ---- random compositions against torch.autograd ----
 
 UNARY = [
-    ("exp", lambda t: (t * 0.5).exp(), lambda t: (t * 0.5).exp()),
-    ("tanh", lambda t: t.tanh(), lambda t: t.tanh()),
-    ("sigmoid", lambda t: t.sigmoid(), lambda t: t.sigmoid()),
-    ("relu", lambda t: t.relu(), lambda t: t.relu()),
-    ("softplus", lambda t: t.softplus(), lambda t: __import__("torch").nn.functional.softplus(t)),
-    ("gelu", lambda t: t.gelu(), lambda t: __import__("torch").nn.functional.gelu(t)),
-    ("elu", lambda t: t.elu(), lambda t: __import__("torch").nn.functional.elu(t)),
-    ("square", lambda t: t ** 2, lambda t: t ** 2),
-    ("logsq", lambda t: (t * t + 1).log(), lambda t: (t * t + 1).log()),
-    ("abs", lambda t: abs(t), lambda t: t.abs()),
-    ("neg_scale", lambda t: -t * 0.7 + 0.1, lambda t: -t * 0.7 + 0.1),
+    ("exp", lambda t: (t * 0.5).exp(), lambda t, th: (t * 0.5).exp()),
+    ("tanh", lambda t: t.tanh(), lambda t, th: t.tanh()),
+    ("sigmoid", lambda t: t.sigmoid(), lambda t, th: t.sigmoid()),
+    ("relu", lambda t: t.relu(), lambda t, th: t.relu()),
+    ("softplus", lambda t: t.softplus(), lambda t, th: th.nn.functional.softplus(t)),
+    ("gelu", lambda t: t.gelu(), lambda t, th: th.nn.functional.gelu(t)),
+    ("elu", lambda t: t.elu(), lambda t, th: th.nn.functional.elu(t)),
+    ("square", lambda t: t ** 2, lambda t, th: t ** 2),
+    ("logsq", lambda t: (t * t + 1).log(), lambda t, th: (t * t + 1).log()),
+    ("abs", lambda t: abs(t), lambda t, th: t.abs()),
+    ("neg_scale", lambda t: -t * 0.7 + 0.1, lambda t, th: -t * 0.7 + 0.1),
 ]
 BINARY = [
     ("add", lambda a, b: a + b, lambda a, b: a + b),
@@ -243,15 +246,16 @@ def _random_program(rng, depth):
     return program
 
 
-def _run(program, x, y, torch_side):
-    column = 2 if torch_side else 1
+def _run(program, x, y, torch_module=None):
+    """Runs the program on our tensors, or on torch's when torch_module is given."""
     h = x
     for step in program:
         if step[0] == "unary":
-            h = UNARY[step[1]][column](h)
+            ours, theirs = UNARY[step[1]][1:]
+            h = theirs(h, torch_module) if torch_module else ours(h)
         else:
-            other = y if step[2] else x
-            h = BINARY[step[1]][column](h, other)
+            ours, theirs = BINARY[step[1]][1:]
+            h = (theirs if torch_module else ours)(h, y if step[2] else x)
     return h
 
 
@@ -262,7 +266,7 @@ def test_random_compositions_match_torch(torch, backend, seed):
     xs, ys = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     x, y = tg.Tensor(xs, requires_grad=True), tg.Tensor(ys, requires_grad=True)
     tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
-    ours, theirs = _run(program, x, y, False), _run(program, tx, ty, True)
+    ours, theirs = _run(program, x, y), _run(program, tx, ty, torch)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
     weights = rng.standard_normal(ours.shape)
     (ours * weights).sum().backward()
@@ -277,5 +281,66 @@ def test_second_derivatives_match_torch(torch):
     (g,) = tg.grad((x.tanh() * x.sigmoid()).sum(), [x], create_graph=True)
     (tg_,) = torch.autograd.grad((tx.tanh() * tx.sigmoid()).sum(), [tx], create_graph=True)
     (h,) = tg.grad((g * g).sum(), [x])
-    (th,) = torch.autograd.grad((tg_ * tg_).sum(), [tx])
-    np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-9)
+    (torch_h,) = torch.autograd.grad((tg_ * tg_).sum(), [tx])
+    np.testing.assert_allclose(h.numpy(), torch_h.numpy(), rtol=1e-9)
+
+
+# ---- reductions, movement and indexing against torch (semantics, not just self-consistency) ----
+
+TORCH_OPS = [
+    ("sum_axes", lambda t: t.sum(axis=(0, 2)), lambda t, th: t.sum(dim=(0, 2))),
+    ("mean_keepdims", lambda t: t.mean(axis=1, keepdims=True),
+     lambda t, th: t.mean(dim=1, keepdim=True)),
+    ("max_axis", lambda t: t.max(axis=-1), lambda t, th: t.amax(dim=-1)),
+    ("min_all", lambda t: t.min(), lambda t, th: t.amin()),
+    ("var_unbiased", lambda t: t.var(axis=0, ddof=1), lambda t, th: t.var(dim=0)),
+    ("std_biased", lambda t: t.std(axis=(1, 2)), lambda t, th: t.std(dim=(1, 2), correction=0)),
+    ("getitem", lambda t: t[1:, [0, 2, 2], ::-2],
+     lambda t, th: t[1:, [0, 2, 2]].flip(-1)[..., ::2]),
+    ("bool_mask", lambda t: t[t.data > 0.3], lambda t, th: t[t > 0.3]),
+    ("permute_reshape", lambda t: t.permute(2, 0, 1).reshape(4, -1),
+     lambda t, th: t.permute(2, 0, 1).reshape(4, -1)),
+    ("concat_pad", lambda t: tg.concatenate([t, t.pad(((0, 0), (1, 0), (0, 0)))[:, :3]], axis=2),
+     lambda t, th: th.cat([t, th.nn.functional.pad(t, (0, 0, 1, 0))[:, :3]], dim=2)),
+    ("stack_split", lambda t: tg.stack(t.split(2, axis=2), axis=0),
+     lambda t, th: th.stack(t.split(2, dim=2), dim=0)),
+    ("clip_where", lambda t: tg.where(t.data > 0, t.clip(-0.5, 0.5), t * t),
+     lambda t, th: th.where(t > 0, t.clamp(-0.5, 0.5), t * t)),
+    ("leaky_relu", lambda t: t.leaky_relu(0.1),
+     lambda t, th: th.nn.functional.leaky_relu(t, 0.1)),
+    ("gelu_tanh", lambda t: t.gelu("tanh"),
+     lambda t, th: th.nn.functional.gelu(t, approximate="tanh")),
+    ("unsqueeze_expand", lambda t: t.unsqueeze(1).expand(2, 5, 3, 4),
+     lambda t, th: t.unsqueeze(1).expand(2, 5, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("name, ours, theirs", TORCH_OPS, ids=[e[0] for e in TORCH_OPS])
+def test_op_semantics_match_torch(torch, name, ours, theirs):
+    xs = np.random.default_rng(5).standard_normal((2, 3, 4))
+    x, tx = tg.Tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)
+    out, tout = ours(x), theirs(tx, torch)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weights = np.random.default_rng(6).standard_normal(out.shape)
+    (out * weights).sum().backward()
+    (tout * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ---- broadcasting, property-based ----
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       op=st.sampled_from(["add", "sub", "mul", "div", "maximum"]))
+def test_broadcast_gradients_reduce_to_input_shapes(shapes, op):
+    rng = np.random.default_rng(0)
+    (shape_a, shape_b), out_shape = shapes.input_shapes, shapes.result_shape
+    a = tg.Tensor(rng.standard_normal(shape_a), requires_grad=True)
+    b = tg.Tensor(rng.uniform(0.5, 2.0, shape_b), requires_grad=True)
+    fn = {"add": lambda p, q: p + q, "sub": lambda p, q: p - q, "mul": lambda p, q: p * q,
+          "div": lambda p, q: p / q, "maximum": lambda p, q: p.maximum(q)}[op]
+    out = fn(a, b)
+    assert out.shape == out_shape
+    out.sum().backward()
+    assert a.grad.shape == shape_a and b.grad.shape == shape_b
+    assert tg.gradcheck(fn, [a.data, b.data])

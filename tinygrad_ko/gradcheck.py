@@ -2,8 +2,8 @@
 
 The check projects the output on a random direction v and compares, for every input element,
 the analytic d(v . f)/dx (one backward pass) with the central difference
-(v . f(x + eps) - v . f(x - eps)) / 2 eps. Second order applies the same check to x -> u . grad(v . f, x, create_graph=True), which
-exercises every backward's own backward.
+(v . f(x + eps) - v . f(x - eps)) / 2 eps. Second order applies the same check to
+x -> u . grad(v . f, x, create_graph=True), which exercises every backward's own backward.
 """
 import numpy as np
 

@@ -8,10 +8,10 @@ is a one-line composition of these, written in tensor.py.
     reduce      Sum Max Min
     movement    Reshape Permute Expand Getitem ScatterAdd Concatenate Pad
 
-Conventions: backward returns one gradient per input (None where `needs_input_grad` is False) and
-may return it in the broadcast shape, since the engine sums it back to the input's shape. Constant masks
-(relu, clip, max ties, where) enter backward as plain arrays multiplied into the gradient, so their
-second derivative is correctly zero. Import cycle: like autograd.py, this module imports the
+Conventions: backward returns one gradient per input (None where `needs_input_grad` is False)
+and may return it in the broadcast shape, since the engine sums it back to the input's shape.
+Constant masks (relu, clip, max ties, where) enter backward as plain arrays multiplied into the
+gradient, so their second derivative is correctly zero. Import cycle: like autograd.py, this module imports the
 tensor module at its bottom and reaches tensor.Tensor only at call time.
 """
 import math

@@ -139,6 +139,7 @@ class Tensor:
     def __float__(self): return float(self.data)
     def __int__(self): return int(self.data)
     def __repr__(self): return _repr(self)
+    def __reduce__(self): return _rebuild, (self.data, self.requires_grad)
 
     # ***** autograd *****
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -234,6 +235,13 @@ class Tensor:
 def _as_numpy(data, dtype, copy):
     array = data if dtype is None else data.astype(dtype, copy=False)
     return array.copy() if copy and array is data else array
+
+
+def _rebuild(data, requires_grad):
+    """Unpickling and deepcopy give a leaf with the same data and requires_grad (no graph)."""
+    t = Tensor(data)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _length(t):
