@@ -44,13 +44,155 @@ void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int
 double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */
+/* Cross-correlation (no kernel flip, as in every DL framework) over NHWC images with HWIO kernels:
+ *   x [n, h, w, c]   w [kh, kw, c, o]   bias [o]   y [n, out_h, out_w, o]
+ *   out_h = (h + pad_top + pad_bottom - (kh - 1) * dilation_h - 1) / stride_h + 1, likewise out_w.
+ * Callers validate the geometry (positive sizes, strides and dilations, pads >= 0, out_h/out_w >= 1).
+ * Backward kernels write their result (never accumulate). Each kernel takes a workspace of at least
+ * tk_conv2d_workspace_size_<kernel>_<dtype>(g) bytes, 64-byte aligned, sized for the current thread
+ * count. backward_input is also conv_transpose2d: dy plays the input, dx the output. */
+typedef struct {
+    int64_t n, h, w, c, kh, kw, o, out_h, out_w;
+    int64_t stride_h, stride_w, dilation_h, dilation_w;
+    int64_t pad_top, pad_bottom, pad_left, pad_right;
+} tk_conv2d_geometry;
+int64_t tk_conv2d_workspace_size_forward_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_forward_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_bias_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_bias_f64(const tk_conv2d_geometry *g);
+/* y = conv(x, w) + bias (bias may be NULL) */
+void tk_conv2d_forward_f32(float *y, const float *x, const float *w, const float *bias,
+                           const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_forward_f64(double *y, const double *x, const double *w, const double *bias,
+                           const tk_conv2d_geometry *g, void *workspace);
+/* dx = d(sum y * dy)/dx */
+void tk_conv2d_backward_input_f32(float *dx, const float *dy, const float *w,
+                                  const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_input_f64(double *dx, const double *dy, const double *w,
+                                  const tk_conv2d_geometry *g, void *workspace);
+/* dw = d(sum y * dy)/dw; also dbias (as backward_bias) on the same pass over dy unless NULL */
+void tk_conv2d_backward_weight_f32(float *dw, float *dbias, const float *x, const float *dy,
+                                   const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_weight_f64(double *dw, double *dbias, const double *x, const double *dy,
+                                   const tk_conv2d_geometry *g, void *workspace);
+/* dbias = dy summed over n, out_h, out_w */
+void tk_conv2d_backward_bias_f32(float *dbias, const float *dy, const tk_conv2d_geometry *g,
+                                 void *workspace);
+void tk_conv2d_backward_bias_f64(double *dbias, const double *dy, const tk_conv2d_geometry *g,
+                                 void *workspace);
 
 /* ---- pooling ---- */
+/* NHWC pooling. x, dx: [n, h, w, c]; y, dy, argmax, ddy: [n, oh, ow, c]; window kh x kw, strides
+ * (sh, sw), pt/pl rows/columns of padding on top/left. Padding never wins a max and never counts in an
+ * average. argmax = iy * w + ix of each window's first maximum (row-major). Backward overwrites dx. */
+void tk_maxpool2d_forward_f32(float *y, int32_t *argmax, const float *x, int64_t n, int64_t h,
+                              int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                              int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+void tk_maxpool2d_forward_f64(double *y, int32_t *argmax, const double *x, int64_t n, int64_t h,
+                              int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                              int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+void tk_maxpool2d_backward_f32(float *dx, const float *dy, const int32_t *argmax, int64_t n,
+                               int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+void tk_maxpool2d_backward_f64(double *dx, const double *dy, const int32_t *argmax, int64_t n,
+                               int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+/* gradient of max-pool backward w.r.t. dy: ddy = ddx gathered at argmax */
+void tk_maxpool2d_gather_f32(float *ddy, const float *ddx, const int32_t *argmax, int64_t n,
+                             int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+void tk_maxpool2d_gather_f64(double *ddy, const double *ddx, const int32_t *argmax, int64_t n,
+                             int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+void tk_avgpool2d_forward_f32(float *y, const float *x, int64_t n, int64_t h, int64_t w, int64_t c,
+                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                              int64_t pl, int64_t oh, int64_t ow);
+void tk_avgpool2d_forward_f64(double *y, const double *x, int64_t n, int64_t h, int64_t w,
+                              int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                              int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+void tk_avgpool2d_backward_f32(float *dx, const float *dy, int64_t n, int64_t h, int64_t w,
+                               int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                               int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+void tk_avgpool2d_backward_f64(double *dx, const double *dy, int64_t n, int64_t h, int64_t w,
+                               int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                               int64_t pt, int64_t pl, int64_t oh, int64_t ow);
 
 /* ---- softmax / log-sum-exp ---- */
+/* Row-wise over the last axis of a contiguous [rows, cols] array; lse, dy of logsumexp: [rows].
+ * One pass per row (running max and sum); our SIMD exp for float32. */
+void tk_logsumexp_forward_f32(float *out, const float *x, int64_t rows, int64_t cols);
+void tk_logsumexp_forward_f64(double *out, const double *x, int64_t rows, int64_t cols);
+void tk_logsumexp_backward_f32(float *dx, const float *dy, const float *x, const float *lse,
+                               int64_t rows, int64_t cols);
+void tk_logsumexp_backward_f64(double *dx, const double *dy, const double *x, const double *lse,
+                               int64_t rows, int64_t cols);
+void tk_softmax_forward_f32(float *y, const float *x, int64_t rows, int64_t cols);
+void tk_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t cols);
+void tk_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows, int64_t cols);
+void tk_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows,
+                             int64_t cols);
+void tk_log_softmax_forward_f32(float *y, const float *x, int64_t rows, int64_t cols);
+void tk_log_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t cols);
+void tk_log_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows,
+                                 int64_t cols);
+void tk_log_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows,
+                                 int64_t cols);
 
 /* ---- cross-entropy ---- */
+/* Fused softmax cross-entropy: per-row loss (unweighted) and dlogits = d(sum_r row_scale[r] *
+ * loss[r]) / dlogits in one pass; backward is grad * dlogits, so there is no backward kernel.
+ * logits, dlogits, target: [rows, cols]; loss, labels, row_scale: [rows]; labels in [0, cols). */
+void tk_xent_sparse_forward_f32(float *loss, float *dlogits, const float *logits,
+                                const int64_t *labels, const float *row_scale, int64_t rows,
+                                int64_t cols, float smoothing);
+void tk_xent_sparse_forward_f64(double *loss, double *dlogits, const double *logits,
+                                const int64_t *labels, const double *row_scale, int64_t rows,
+                                int64_t cols, double smoothing);
+void tk_xent_dense_forward_f32(float *loss, float *dlogits, const float *logits,
+                               const float *target, const float *row_scale, int64_t rows,
+                               int64_t cols, float smoothing);
+void tk_xent_dense_forward_f64(double *loss, double *dlogits, const double *logits,
+                               const double *target, const double *row_scale, int64_t rows,
+                               int64_t cols, double smoothing);
 
 /* ---- optimizers ---- */
+/* Fused in-place updates, one pass per parameter tensor (Keras 3 rules; see tinygrad_ko/optim.py).
+ * Every update first forms g = clip(grad * grad_scale, -clipvalue, clipvalue) (clipvalue = +inf
+ * disables clipping; grad_scale carries clipnorm / global_clipnorm) and applies the decoupled
+ * weight decay param -= param * decay (decay = learning_rate * weight_decay, 0 = none).
+ * param, the state buffers and grad: [n], same dtype, contiguous, non-overlapping.
+ * SGD:     velocity (NULL when momentum == 0): v = momentum*v - lr*g; p += v, or with nesterov
+ *          p += momentum*v - lr*g; without velocity p -= lr*g.
+ * Adam:    m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); v_hat = max(v_hat, v) when v_hat
+ *          is not NULL (AMSGrad); p -= alpha*m / (sqrt(v or v_hat) + epsilon), where the caller
+ *          passes alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t).
+ * RMSprop: v = rho*v + (1 - rho) g^2; average_grad (NULL unless centered) a = rho*a + (1 - rho) g;
+ *          inc = lr*g / sqrt(v [- a^2] + epsilon); momentum_buf (NULL when momentum == 0)
+ *          mb = momentum*mb + inc, p -= mb; else p -= inc. */
+void tk_sgd_update_f32(float *param, float *velocity, const float *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_sgd_update_f64(double *param, double *velocity, const double *grad, int64_t n,
+                       double learning_rate, double momentum, int nesterov,
+                       double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f32(float *param, float *m, float *v, float *v_hat, const float *grad, int64_t n,
+                        double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_adam_update_f64(double *param, double *m, double *v, double *v_hat, const double *grad,
+                        int64_t n, double alpha, double beta_1, double beta_2, double epsilon,
+                        double grad_scale, double clipvalue, double decay);
+void tk_rmsprop_update_f32(float *param, float *velocity, float *momentum_buf, float *average_grad,
+                           const float *grad, int64_t n, double learning_rate, double rho,
+                           double momentum, double epsilon, double grad_scale, double clipvalue,
+                           double decay);
+void tk_rmsprop_update_f64(double *param, double *velocity, double *momentum_buf,
+                           double *average_grad, const double *grad, int64_t n,
+                           double learning_rate, double rho, double momentum, double epsilon,
+                           double grad_scale, double clipvalue, double decay);
+/* sum(x^2) in double (for clipnorm / global_clipnorm). workspace: tk_sum_squares_workspace_size(n)
+ * bytes of per-block partial sums, so the result does not depend on the thread count. */
+int64_t tk_sum_squares_workspace_size(int64_t n);
+double tk_sum_squares_f32(double *workspace, const float *x, int64_t n);
+double tk_sum_squares_f64(double *workspace, const double *x, int64_t n);
 
 #endif

@@ -168,3 +168,253 @@ def _batched_matmul(a, b):
             _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out, require_writable=True),
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
+
+# ---- conv2d ----
+# Workspaces come from a cached buffer per Python thread (cffi releases the GIL, so two threads may
+# run kernels at once), grown on demand and sliced to a 64-byte-aligned start.
+_conv_scratch = threading.local()
+
+
+def _conv_workspace(nbytes):
+    buf = getattr(_conv_scratch, "buf", None)
+    if buf is None or buf.size < nbytes + 64:
+        buf = _conv_scratch.buf = np.empty(max(nbytes + 64, 1 << 16), np.uint8)
+    start = -buf.__array_interface__["data"][0] % 64
+    return ffi.from_buffer(buf[start:start + max(nbytes, 1)])
+
+
+def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
+    n, h, w, c = x_shape
+    kh, kw, _, o = w_shape
+    return ffi.new("tk_conv2d_geometry *", {
+        "n": n, "h": h, "w": w, "c": c, "kh": kh, "kw": kw, "o": o,
+        "out_h": out_hw[0], "out_w": out_hw[1], "stride_h": stride[0], "stride_w": stride[1],
+        "dilation_h": dilation[0], "dilation_w": dilation[1], "pad_top": padding[0],
+        "pad_bottom": padding[1], "pad_left": padding[2], "pad_right": padding[3]})
+
+
+def _run(kernel, dtype, geometry, out, *inputs):
+    suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
+    size = getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}")(geometry)
+    args = [ffi.from_buffer(ctype, a) if a is not None else ffi.NULL for a in (out, *inputs)]
+    getattr(lib, f"tk_conv2d_{kernel}_{suffix}")(*args, geometry, _conv_workspace(size))
+    return out
+
+
+def conv2d_forward(x, w, b, stride, dilation, padding):
+    n, h, wd, _ = x.shape
+    kh, kw, _, o = w.shape
+    out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
+    out_w = (wd + padding[2] + padding[3] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
+    y = np.empty((n, out_h, out_w, o), x.dtype)
+    if y.size == 0:
+        return y
+    geometry = _geometry(x.shape, w.shape, (out_h, out_w), stride, dilation, padding)
+    return _run("forward", x.dtype, geometry, y, x, w, b)
+
+
+def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
+    n, out_h, out_w, _ = dy.shape
+    dx = np.empty((n, *input_hw, w.shape[2]), dy.dtype)
+    if dx.size == 0:
+        return dx
+    geometry = _geometry(dx.shape, w.shape, (out_h, out_w), stride, dilation, padding)
+    return _run("backward_input", dy.dtype, geometry, dx, dy, w)
+
+
+def conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding):
+    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, None)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
+    db = np.empty((dy.shape[3],), dy.dtype)
+    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db), db
+
+
+def _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db):
+    dw = np.empty((*kernel_hw, x.shape[3], dy.shape[3]), x.dtype)
+    if x.shape[0] == 0:
+        dw.fill(0)
+        if db is not None:
+            db.fill(0)
+        return dw
+    geometry = _geometry(x.shape, dw.shape, dy.shape[1:3], stride, dilation, padding)
+    return _run("backward_weight", x.dtype, geometry, dw, db, x, dy)
+
+
+def conv2d_backward_bias(dy):
+    n, out_h, out_w, o = dy.shape
+    db = np.empty((o,), dy.dtype)
+    if dy.size == 0:
+        db.fill(0)
+        return db
+    geometry = _geometry((n, out_h, out_w, 1), (1, 1, 1, o), (out_h, out_w), (1, 1), (1, 1),
+                         (0, 0, 0, 0))
+    return _run("backward_bias", dy.dtype, geometry, db, dy)
+
+# ---- pooling ----
+
+# Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
+_KERN_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]",
+                "q": "int64_t[]"}
+_KERN_SUFFIX = {"f": "f32", "d": "f64"}
+_kern_fns = {}
+
+
+def _kern_ptr(a):
+    return ffi.from_buffer(_KERN_CTYPES[a.dtype.char], a)
+
+
+def _kern_fn(name, dtype):
+    key = (name, dtype.char)
+    fn = _kern_fns.get(key)
+    if fn is None:
+        fn = _kern_fns[key] = getattr(lib, f"tk_{name}_{_KERN_SUFFIX[dtype.char]}")
+    return fn
+
+
+def maxpool2d_forward(x, geometry):
+    n, h, w, c = x.shape
+    kh, kw, sh, sw, pt, pl, oh, ow = geometry
+    y = np.empty((n, oh, ow, c), x.dtype)
+    argmax = np.empty((n, oh, ow, c), np.int32)
+    if y.size:
+        _kern_fn("maxpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(argmax), _kern_ptr(x),
+                                               n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow)
+    return y, argmax
+
+
+def maxpool2d_backward(dy, argmax, x_shape):
+    n, h, w, c = x_shape
+    dx = np.zeros(x_shape, dy.dtype)
+    if dx.size and dy.size:
+        _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
+                                                 n, h, w, c, dy.shape[1], dy.shape[2])
+    return dx
+
+
+def maxpool2d_gather(ddx, argmax):
+    n, h, w, c = ddx.shape
+    ddy = np.empty(argmax.shape, ddx.dtype)
+    if ddy.size:
+        _kern_fn("maxpool2d_gather", ddx.dtype)(_kern_ptr(ddy), _kern_ptr(ddx), _kern_ptr(argmax),
+                                                n, h, w, c, argmax.shape[1], argmax.shape[2])
+    return ddy
+
+
+def avgpool2d_forward(x, geometry):
+    n, h, w, c = x.shape
+    oh, ow = geometry[6:]
+    y = np.empty((n, oh, ow, c), x.dtype)
+    if y.size:
+        _kern_fn("avgpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(x), n, h, w, c, *geometry)
+    return y
+
+
+def avgpool2d_backward(dy, x_shape, geometry):
+    dx = np.zeros(x_shape, dy.dtype)
+    if dx.size and dy.size:
+        _kern_fn("avgpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), *x_shape, *geometry)
+    return dx
+
+# ---- softmax / log-sum-exp ----
+
+
+def _rows(x):
+    return x.size // x.shape[-1], x.shape[-1]
+
+
+def logsumexp(x):
+    out = np.empty(x.shape[:-1], x.dtype)
+    if out.size:
+        _kern_fn("logsumexp_forward", x.dtype)(_kern_ptr(out), _kern_ptr(x), *_rows(x))
+    return out
+
+
+def logsumexp_backward(dy, x, lse):
+    dx = np.empty_like(x)
+    if dx.size:
+        _kern_fn("logsumexp_backward", x.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(x), _kern_ptr(lse), *_rows(x))
+    return dx
+
+
+def _rowwise(name, *arrays):
+    out = np.empty_like(arrays[-1])
+    if out.size:
+        _kern_fn(name, out.dtype)(_kern_ptr(out), *(_kern_ptr(a) for a in arrays), *_rows(out))
+    return out
+
+
+def softmax(x):
+    return _rowwise("softmax_forward", x)
+
+
+def softmax_backward(dy, y):
+    return _rowwise("softmax_backward", dy, y)
+
+
+def log_softmax(x):
+    return _rowwise("log_softmax_forward", x)
+
+
+def log_softmax_backward(dy, y):
+    return _rowwise("log_softmax_backward", dy, y)
+
+# ---- cross-entropy ----
+
+
+def _xent(name, logits, target, row_scale, smoothing):
+    loss = np.empty(logits.shape[:-1], logits.dtype)
+    dlogits = np.empty_like(logits)
+    if dlogits.size:
+        _kern_fn(name, logits.dtype)(_kern_ptr(loss), _kern_ptr(dlogits), _kern_ptr(logits), _kern_ptr(target),
+                                    _kern_ptr(row_scale), *_rows(logits), smoothing)
+    return loss, dlogits
+
+
+def xent_sparse(logits, labels, row_scale, smoothing):
+    return _xent("xent_sparse_forward", logits, labels, row_scale, smoothing)
+
+
+def xent_dense(logits, target, row_scale, smoothing):
+    return _xent("xent_dense_forward", logits, target, row_scale, smoothing)
+
+# ---- optimizers ----
+
+# by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
+_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
+                lib.tk_sum_squares_f32),
+          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
+                lib.tk_sum_squares_f64)}
+
+
+def _buf(ctype, arr):
+    return ffi.NULL if arr is None else ffi.from_buffer(ctype, arr)
+
+
+def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
+               decay):
+    ctype, sgd, _, _, _ = _OPTIM[param.dtype.char]
+    sgd(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, grad), param.size, learning_rate,
+        momentum, int(nesterov), grad_scale, clipvalue, decay)
+
+
+def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
+                decay):
+    ctype, _, adam, _, _ = _OPTIM[param.dtype.char]
+    adam(_buf(ctype, param), _buf(ctype, m), _buf(ctype, v), _buf(ctype, v_hat), _buf(ctype, grad),
+         param.size, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue, decay)
+
+
+def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
+                   epsilon, grad_scale, clipvalue, decay):
+    ctype, _, _, rmsprop, _ = _OPTIM[param.dtype.char]
+    rmsprop(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, momentum_buf),
+            _buf(ctype, average_grad), _buf(ctype, grad), param.size, learning_rate, rho, momentum,
+            epsilon, grad_scale, clipvalue, decay)
+
+
+def sum_squares(x):
+    ctype, _, _, _, sum_sq = _OPTIM[x.dtype.char]
+    workspace = np.empty(lib.tk_sum_squares_workspace_size(x.size) // 8, np.float64)
+    return sum_sq(ffi.from_buffer("double[]", workspace), _buf(ctype, x), x.size)

@@ -3,6 +3,8 @@
 Bad input raises TypeError/ValueError naming the argument, shapes and dtypes; the C core validates
 nothing, so nothing reaches it unchecked.
 """
+import math
+
 import numpy as np
 
 from . import selection
@@ -78,11 +80,429 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return selection.impl.gemm(a, b, out, float(alpha), float(beta), bool(trans_a), bool(trans_b))
 
 # ---- conv2d ----
+# NHWC images, HWIO kernels (kh, kw, c_in, c_out). Hyper-parameters arrive resolved: stride and
+# dilation as (h, w) pairs, padding as explicit (top, bottom, left, right).
+
+
+def _conv_array(a, name, op, ndim):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if a.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous (shape {a.shape}, strides {a.strides})")
+
+
+def _same_dtype(op, **arrays):
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError(f"{op}: dtypes differ: " + ", ".join(f"{k}={v}" for k, v in dtypes.items()))
+
+
+def _conv_hyper(op, stride, dilation, padding):
+    def ints(value, n, name):
+        if (not isinstance(value, (tuple, list)) or len(value) != n
+                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                           for v in value)):
+            raise TypeError(f"{op}: {name} must be a tuple of {n} ints, got {value!r}")
+        return tuple(int(v) for v in value)
+    stride, dilation = ints(stride, 2, "stride"), ints(dilation, 2, "dilation")
+    padding = ints(padding, 4, "padding")
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be positive, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be positive, got {dilation}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding (top, bottom, left, right) must be >= 0, got {padding}")
+    return stride, dilation, padding
+
+
+def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"):
+    """Output (height, width); ValueError when the dilated kernel exceeds the padded input."""
+    out = []
+    for axis, (size, k, s, d, pads) in enumerate(zip(input_hw, kernel_hw, stride, dilation,
+                                                     (padding[:2], padding[2:]))):
+        if size < 1 or k < 1:
+            raise ValueError(f"{op}: input and kernel sizes must be positive, got input "
+                             f"{tuple(input_hw)} and kernel {tuple(kernel_hw)}")
+        span, padded = (k - 1) * d + 1, size + sum(pads)
+        if span > padded:
+            raise ValueError(f"{op}: kernel {tuple(kernel_hw)} (dilation {tuple(dilation)}) spans "
+                             f"{span} along {('height', 'width')[axis]}, larger than the padded "
+                             f"input ({padded} = {size} + padding {pads})")
+        out.append((padded - span) // s + 1)
+    return tuple(out)
+
+
+def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """y[n, oh, ow, o] = b[o] + sum x_pad[n, oh*sh + i*dh, ow*sw + j*dw, c] * w[i, j, c, o]."""
+    op = "conv2d"
+    _conv_array(x, "x", op, 4)
+    _conv_array(w, "w", op, 4)
+    if b is not None:
+        _conv_array(b, "b", op, 1)
+    _same_dtype(op, x=x, w=w, b=b)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if x.shape[3] != w.shape[2]:
+        raise ValueError(f"{op}: input channels differ: x {x.shape} has {x.shape[3]}, kernel w "
+                         f"{w.shape} (kh, kw, c_in, c_out) expects {w.shape[2]}")
+    if b is not None and b.shape != (w.shape[3],):
+        raise ValueError(f"{op}: bias b must have shape ({w.shape[3]},), got {b.shape}")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    conv2d_output_hw(x.shape[1:3], w.shape[:2], stride, dilation, padding, op)
+    return selection.impl.conv2d_forward(x, w, b, stride, dilation, padding)
+
+
+def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """dx [n, *input_hw, c]: the gradient of conv2d_forward w.r.t. x (= conv_transpose2d of dy)."""
+    op = "conv2d_backward_input"
+    _conv_array(dy, "dy", op, 4)
+    _conv_array(w, "w", op, 4)
+    _same_dtype(op, dy=dy, w=w)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    if dy.shape[3] != w.shape[3]:
+        raise ValueError(f"{op}: dy {dy.shape} has {dy.shape[3]} channels, kernel w {w.shape} "
+                         f"(kh, kw, c_in, c_out) has {w.shape[3]} outputs")
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
+    out = conv2d_output_hw(tuple(input_hw), w.shape[:2], stride, dilation, padding, op)
+    if out != dy.shape[1:3]:
+        raise ValueError(f"{op}: dy {dy.shape} does not match input size {tuple(input_hw)}, "
+                         f"which gives output {out}")
+    return selection.impl.conv2d_backward_input(dy, w, tuple(input_hw), stride, dilation, padding)
+
+
+def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                           padding=(0, 0, 0, 0)):
+    """dw [*kernel_hw, c, o]: the gradient of conv2d_forward w.r.t. w."""
+    args = _check_backward_weight("conv2d_backward_weight", x, dy, kernel_hw, stride, dilation,
+                                  padding)
+    return selection.impl.conv2d_backward_weight(*args)
+
+
+def conv2d_backward_weight_bias(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                padding=(0, 0, 0, 0)):
+    """(dw, db): conv2d_backward_weight and conv2d_backward_bias in one pass over dy."""
+    args = _check_backward_weight("conv2d_backward_weight_bias", x, dy, kernel_hw, stride,
+                                  dilation, padding)
+    return selection.impl.conv2d_backward_weight_bias(*args)
+
+
+def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
+    _conv_array(x, "x", op, 4)
+    _conv_array(dy, "dy", op, 4)
+    _same_dtype(op, x=x, dy=dy)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    out = conv2d_output_hw(x.shape[1:3], tuple(kernel_hw), stride, dilation, padding, op)
+    if dy.shape[0] != x.shape[0] or out != dy.shape[1:3] or dy.shape[3] < 1 or x.shape[3] < 1:
+        raise ValueError(f"{op}: dy {dy.shape} does not match x {x.shape} with kernel "
+                         f"{tuple(kernel_hw)}, which gives output {(x.shape[0], *out)}")
+    return x, dy, tuple(kernel_hw), stride, dilation, padding
+
+
+def conv2d_backward_bias(dy):
+    """db [o]: dy summed over batch, height and width."""
+    _conv_array(dy, "dy", "conv2d_backward_bias", 4)
+    return selection.impl.conv2d_backward_bias(dy)
 
 # ---- pooling ----
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_float(name, op, a, ndim=None):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
+    if a.dtype not in _FLOATS:
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous "
+                         f"(shape {a.shape}, strides {a.strides})")
+
+
+def _pair(name, op, value):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def pool2d_geometry(x_shape, pool_size, strides, padding, op="pool2d"):
+    """(kh, kw, sh, sw, pad_top, pad_left, out_h, out_w) for an NHWC input, Keras semantics.
+
+    strides default to pool_size; "same" gives ceil(size / stride) outputs with the padding split
+    evenly, the extra row/column at the bottom/right (as Keras and TensorFlow do).
+    """
+    kh, kw = _pair("pool_size", op, pool_size)
+    sh, sw = (kh, kw) if strides is None else _pair("strides", op, strides)
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
+    _, h, w, _ = x_shape
+    if mode == "valid":
+        if kh > h or kw > w:
+            raise ValueError(f"{op}: pool_size {(kh, kw)} is larger than the input {(h, w)} "
+                             f"(input shape {tuple(x_shape)}, padding 'valid')")
+        return kh, kw, sh, sw, 0, 0, (h - kh) // sh + 1, (w - kw) // sw + 1
+    oh, ow = -(-h // sh), -(-w // sw)
+    pad_h, pad_w = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+    return kh, kw, sh, sw, pad_h // 2, pad_w // 2, oh, ow
+
+
+def _pool_input(op, x):
+    _check_float("x", op, x, ndim=4)
+    if x.shape[1] * x.shape[2] >= 2 ** 31:
+        raise ValueError(f"{op}: an image of {x.shape[1]}x{x.shape[2]} pixels is too large "
+                         "(argmax offsets are int32)")
+
+
+def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum."""
+    _pool_input("max_pool2d", x)
+    geometry = pool2d_geometry(x.shape, pool_size, strides, padding, "max_pool2d")
+    return selection.impl.maxpool2d_forward(x, geometry)
+
+
+def _check_argmax(op, dy, argmax, x_shape):
+    _check_float("dy", op, dy, ndim=4)
+    if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or argmax.shape != dy.shape \
+            or not argmax.flags.c_contiguous:
+        raise ValueError(f"{op}: argmax must be a contiguous int32 array of shape {dy.shape}")
+    if len(x_shape) != 4 or x_shape[0] != dy.shape[0] or x_shape[3] != dy.shape[3]:
+        raise ValueError(f"{op}: input shape {tuple(x_shape)} does not match dy {dy.shape}")
+    hw = x_shape[1] * x_shape[2]
+    if argmax.size and (argmax.min() < 0 or argmax.max() >= hw):
+        raise ValueError(f"{op}: argmax holds offsets outside the {x_shape[1]}x{x_shape[2]} image")
+
+
+def maxpool2d_backward(dy, argmax, x_shape):
+    """dx of max pooling: zeros except dy routed to each window's saved argmax."""
+    x_shape = tuple(int(v) for v in x_shape)
+    _check_argmax("max_pool2d backward", dy, argmax, x_shape)
+    return selection.impl.maxpool2d_backward(dy, argmax, x_shape)
+
+
+def maxpool2d_gather(ddx, argmax):
+    """Gradient of max-pool backward w.r.t. dy: ddx gathered at argmax (shape of argmax)."""
+    _check_float("ddx", "max_pool2d double backward", ddx, ndim=4)
+    _check_argmax("max_pool2d double backward", np.empty(argmax.shape, ddx.dtype), argmax,
+                  ddx.shape)
+    return selection.impl.maxpool2d_gather(ddx, argmax)
+
+
+def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """NHWC average pooling; padding is excluded from each window's count (Keras)."""
+    _pool_input("avg_pool2d", x)
+    geometry = pool2d_geometry(x.shape, pool_size, strides, padding, "avg_pool2d")
+    return selection.impl.avgpool2d_forward(x, geometry)
+
+
+def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid"):
+    """dx of average pooling for an input of shape x_shape."""
+    x_shape = tuple(int(v) for v in x_shape)
+    _check_float("dy", "avg_pool2d backward", dy, ndim=4)
+    if len(x_shape) != 4:
+        raise ValueError(f"avg_pool2d backward: input shape must be 4-D, got {x_shape}")
+    geometry = pool2d_geometry(x_shape, pool_size, strides, padding, "avg_pool2d backward")
+    expected = (x_shape[0], geometry[6], geometry[7], x_shape[3])
+    if dy.shape != expected:
+        raise ValueError(f"avg_pool2d backward: dy has shape {dy.shape}, expected {expected} "
+                         f"for input {x_shape}")
+    return selection.impl.avgpool2d_backward(dy, x_shape, geometry)
+
 # ---- softmax / log-sum-exp ----
+# All reduce the LAST axis of a C-contiguous array (functional.py moves any other axis last).
+
+
+def _check_rows(op, x):
+    _check_float("x", op, x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"{op}: x needs a non-empty last axis, got shape {x.shape}")
+
+
+def _check_like(op, name, a, like):
+    _check_float(name, op, a)
+    if a.shape != like.shape or a.dtype != like.dtype:
+        raise ValueError(f"{op}: {name} must match {like.shape} {like.dtype}, "
+                         f"got {a.shape} {a.dtype}")
+
+
+def logsumexp(x):
+    """log(sum(exp(x))) over the last axis; shape x.shape[:-1]."""
+    _check_rows("logsumexp", x)
+    return selection.impl.logsumexp(x)
+
+
+def logsumexp_backward(dy, x, lse):
+    """dx = dy[..., None] * exp(x - lse[..., None])."""
+    _check_rows("logsumexp backward", x)
+    _check_like("logsumexp backward", "dy", dy, np.empty(x.shape[:-1], x.dtype))
+    _check_like("logsumexp backward", "lse", lse, dy)
+    return selection.impl.logsumexp_backward(dy, x, lse)
+
+
+def softmax(x):
+    _check_rows("softmax", x)
+    return selection.impl.softmax(x)
+
+
+def softmax_backward(dy, y):
+    """dx = y * (dy - sum(dy * y)) for y = softmax(x)."""
+    _check_rows("softmax backward", y)
+    _check_like("softmax backward", "dy", dy, y)
+    return selection.impl.softmax_backward(dy, y)
+
+
+def log_softmax(x):
+    _check_rows("log_softmax", x)
+    return selection.impl.log_softmax(x)
+
+
+def log_softmax_backward(dy, y):
+    """dx = dy - exp(y) * sum(dy) for y = log_softmax(x)."""
+    _check_rows("log_softmax backward", y)
+    _check_like("log_softmax backward", "dy", dy, y)
+    return selection.impl.log_softmax_backward(dy, y)
 
 # ---- cross-entropy ----
 
+
+def _check_xent(op, logits, row_scale, smoothing):
+    _check_rows(op, logits)
+    _check_like(op, "row_scale", row_scale, np.empty(logits.shape[:-1], logits.dtype))
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {smoothing}")
+
+
+def xent_sparse(logits, labels, row_scale, smoothing=0.0):
+    """Fused softmax cross-entropy with integer labels: (loss per row, dlogits).
+
+    dlogits = row_scale[..., None] * (softmax(logits) - q), q the (smoothed) one-hot target.
+    """
+    _check_xent("cross_entropy", logits, row_scale, smoothing)
+    if not isinstance(labels, np.ndarray) or labels.dtype != np.int64 \
+            or labels.shape != logits.shape[:-1] or not labels.flags.c_contiguous:
+        got = (labels.shape, labels.dtype) if isinstance(labels, np.ndarray) else type(labels)
+        raise ValueError(f"cross_entropy: labels must be a contiguous int64 array of shape "
+                         f"{logits.shape[:-1]}, got {got}")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[-1]):
+        bad = labels[(labels < 0) | (labels >= logits.shape[-1])]
+        raise ValueError(f"cross_entropy: labels must be in [0, {logits.shape[-1]}) for logits "
+                         f"of shape {logits.shape}, got {bad[:5].tolist()}")
+    return selection.impl.xent_sparse(logits, labels, row_scale, float(smoothing))
+
+
+def xent_dense(logits, target, row_scale, smoothing=0.0):
+    """Fused softmax cross-entropy with one-hot or soft targets: (loss per row, dlogits)."""
+    _check_xent("cross_entropy", logits, row_scale, smoothing)
+    _check_like("cross_entropy", "target", target, logits)
+    return selection.impl.xent_dense(logits, target, row_scale, float(smoothing))
+
 # ---- optimizers ----
+
+
+def _check_update(name, param, grad, states):
+    """param/grad/state buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
+        raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
+                        f"{type(grad).__name__}")
+    dtype, shape = param.dtype, param.shape
+    if dtype.char not in "fd":
+        raise TypeError(f"{name}: param must be float32 or float64, got {dtype}")
+    buffers = [("param", param), ("grad", grad)]
+    buffers += [(k, v) for k, v in states.items() if v is not None]
+    for key, arr in buffers:
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name}: {key} must be an ndarray, got {type(arr).__name__}")
+        if arr.dtype != dtype:
+            raise TypeError(f"{name}: {key} has dtype {arr.dtype}, param has {dtype}")
+        if arr.shape != shape:
+            raise ValueError(f"{name}: {key} has shape {arr.shape}, param has {shape}")
+        flags = arr.flags
+        if not flags.c_contiguous:
+            raise ValueError(f"{name}: {key} must be C-contiguous")
+        if key != "grad" and not flags.writeable:
+            raise ValueError(f"{name}: {key} is read-only; the update writes it in place")
+    for i, (a, x) in enumerate(buffers):
+        for b, y in buffers[i + 1:]:
+            if np.may_share_memory(x, y):
+                raise ValueError(f"{name}: {a} and {b} overlap in memory")
+
+
+def _check_scalars(name, **values):
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name}: {key} must be a real number, got {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: {key} must be finite, got {value}")
+
+
+def _clip_bound(name, clipvalue):
+    if clipvalue is None:
+        return float("inf")
+    _check_scalars(name, clipvalue=clipvalue)
+    if clipvalue <= 0:
+        raise ValueError(f"{name}: clipvalue must be > 0, got {clipvalue}")
+    return float(clipvalue)
+
+
+def sgd_update(param, velocity, grad, *, learning_rate, momentum=0.0, nesterov=False,
+               grad_scale=1.0, clipvalue=None, decay=0.0):
+    """In-place Keras SGD step on one tensor (velocity None when momentum == 0); see csrc/tk.h."""
+    _check_update("sgd_update", param, grad, {"velocity": velocity})
+    _check_scalars("sgd_update", learning_rate=learning_rate, momentum=momentum,
+                   grad_scale=grad_scale, decay=decay)
+    if (velocity is None) != (momentum == 0):
+        raise ValueError("sgd_update: pass a velocity buffer exactly when momentum != 0")
+    selection.impl.sgd_update(param, velocity, grad, float(learning_rate), float(momentum),
+                              bool(nesterov), float(grad_scale), _clip_bound("sgd_update", clipvalue),
+                              float(decay))
+
+
+def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, grad_scale=1.0,
+                clipvalue=None, decay=0.0):
+    """In-place Keras Adam step on one tensor (v_hat None unless AMSGrad); see csrc/tk.h."""
+    if m is None or v is None:
+        raise ValueError("adam_update: m and v buffers are required")
+    _check_update("adam_update", param, grad, {"m": m, "v": v, "v_hat": v_hat})
+    _check_scalars("adam_update", alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                   grad_scale=grad_scale, decay=decay)
+    selection.impl.adam_update(param, m, v, v_hat, grad, float(alpha), float(beta_1),
+                               float(beta_2), float(epsilon), float(grad_scale),
+                               _clip_bound("adam_update", clipvalue), float(decay))
+
+
+def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, *, learning_rate, rho,
+                   momentum, epsilon, grad_scale=1.0, clipvalue=None, decay=0.0):
+    """In-place Keras RMSprop step on one tensor (momentum_buf None when momentum == 0,
+    average_grad None unless centered); see csrc/tk.h."""
+    if velocity is None:
+        raise ValueError("rmsprop_update: the velocity buffer is required")
+    _check_update("rmsprop_update", param, grad,
+                  {"velocity": velocity, "momentum_buf": momentum_buf,
+                   "average_grad": average_grad})
+    _check_scalars("rmsprop_update", learning_rate=learning_rate, rho=rho, momentum=momentum,
+                   epsilon=epsilon, grad_scale=grad_scale, decay=decay)
+    if (momentum_buf is None) != (momentum == 0):
+        raise ValueError("rmsprop_update: pass a momentum_buf exactly when momentum != 0")
+    selection.impl.rmsprop_update(param, velocity, momentum_buf, average_grad, grad,
+                                  float(learning_rate), float(rho), float(momentum),
+                                  float(epsilon), float(grad_scale),
+                                  _clip_bound("rmsprop_update", clipvalue), float(decay))
+
+
+def sum_squares(x):
+    """sum(x**2) of a float32/float64 array, accumulated in float64 (a Python float)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"sum_squares expects an ndarray, got {type(x).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"sum_squares: x must be float32 or float64, got {x.dtype}")
+    return selection.impl.sum_squares(np.ascontiguousarray(x))

@@ -1,0 +1,434 @@
+/* conv2d.c: NHWC / HWIO convolution as implicit GEMM: forward, grad-input (= conv_transpose2d),
+ * grad-weight and grad-bias, float32 and float64, OpenMP over output pixels.
+ *
+ * No im2col matrix is ever built. A convolution is the GEMM cols[P, K] @ W[K, O] with
+ * cols[p, (kh, kw, c)] = x_padded[oh*sh + kh*dh, ow*sw + kw*dw, c]: the tile kernels
+ * (conv2d_ukernel.h) broadcast that element straight from the padded image at a precomputed offset
+ * (row offset of the pixel + koff[k]), so the "columns" are read from an image that stays in L1/L2
+ * instead of being written and re-read K/C times larger. HWIO weights are already the row-major
+ * [K, O] GEMM operand: they are used in place when O is a multiple of the vector width.
+ *   forward      y  = cols(x_pad) @ W           (+ bias fused into the accumulator init)
+ *   grad-input   dx = cols(dy_zi) @ W_flipped^T: a stride-1 correlation of dy, zero-inserted by the
+ *                stride and padded by (k-1)*d - pad, with the flipped, transposed kernel [kh,kw,o,c]
+ *   grad-weight  dw = cols(x_pad)^T @ dy         (per-thread partial sums, then one reduction),
+ *                and optionally db on the same pass over dy (each image's rows summed while cached)
+ *   grad-bias    db = column sums of dy (alone, for when dw is not needed)
+ * Threads split the flattened (image, pixel) range evenly; each keeps a private padded copy of the
+ * image it works on (in the caller's workspace, so the kernels never allocate).
+ * Deliberately avoided: stride-specific sub-pixel grad-input kernels (strided grad-input costs
+ * stride_h * stride_w more multiply-adds on the zero-inserted gradient; the networks we target
+ * use stride 1). */
+#include <string.h>
+#include "conv2d_internal.h"
+
+/* ---- kernel table ---- */
+
+static conv_igemm_fn igemm_kernel(size_t es)
+{
+    if (tk_simd_active == TK_SIMD_AVX512) return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
+    if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_igemm_f32_avx2 : conv_igemm_f64_avx2;
+    return es == 4 ? conv_igemm_f32_ref : conv_igemm_f64_ref;
+}
+
+static conv_wgrad_fn wgrad_kernel(size_t es)
+{
+    if (tk_simd_active == TK_SIMD_AVX512) return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
+    if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_wgrad_f32_avx2 : conv_wgrad_f64_avx2;
+    return es == 4 ? conv_wgrad_f32_ref : conv_wgrad_f64_ref;
+}
+
+/* ---- workspace plans ---- */
+
+/* Where each scratch array lives in the caller's workspace; the size queries and the kernels build
+ * the same plan, so they always agree. Per-thread arrays are padded to whole cache lines. */
+typedef struct {
+    int nt;                                   /* threads the kernel runs on (at most tk_threads) */
+    int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
+    int place;                                /* the source image must be copied (padded) per thread */
+    size_t koff, bias, packed, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes, total;
+} conv_plan;
+
+static size_t carve(size_t *top, size_t bytes)
+{
+    size_t at = *top;
+    *top += TK_ROUND_UP(bytes, TK_CACHE_LINE);
+    return at;
+}
+
+static int64_t col_align(size_t es) { return es == 4 ? CONV_COL_ALIGN_F32 : CONV_COL_ALIGN_F64; }
+
+/* Threads only when each gets at least ~2^18 multiply-adds: fork/join costs microseconds. */
+static int conv_threads(int64_t macs)
+{
+#ifdef _OPENMP
+    return (int)TK_MAX(1, TK_MIN((int64_t)tk_threads, macs >> 18));
+#else
+    (void)macs;
+    return 1;
+#endif
+}
+
+static conv_plan plan_forward(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.k = g->kh * g->kw * g->c;
+    pl.nt = conv_threads(g->n * g->out_h * g->out_w * pl.k * g->o);
+    pl.src_h = g->h + g->pad_top + g->pad_bottom;
+    pl.src_w = g->w + g->pad_left + g->pad_right;
+    pl.src_c = g->c;
+    pl.place = (g->pad_top | g->pad_bottom | g->pad_left | g->pad_right) != 0;
+    pl.ld = TK_ROUND_UP(g->o, col_align(es));
+    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
+    pl.bias = carve(&top, (size_t)pl.ld * es);
+    pl.packed = carve(&top, pl.ld != g->o ? (size_t)(pl.k * pl.ld) * es : 0);
+    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
+    pl.images = carve(&top, pl.place ? pl.nt * pl.image_bytes : 0);
+    pl.total = top;
+    return pl;
+}
+
+static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.k = g->kh * g->kw * g->o;
+    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c * (g->stride_h * g->stride_w));
+    pl.src_h = g->h + (g->kh - 1) * g->dilation_h;
+    pl.src_w = g->w + (g->kw - 1) * g->dilation_w;
+    pl.src_c = g->o;
+    pl.place = 1;
+    pl.ld = TK_ROUND_UP(g->c, col_align(es));
+    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
+    pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
+    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
+    pl.images = carve(&top, pl.nt * pl.image_bytes);
+    pl.total = top;
+    return pl;
+}
+
+static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = plan_forward(g, es);
+    size_t top = pl.total;
+    /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple. */
+    pl.gbuf_bytes = pl.ld != g->o ? TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es,
+                                                TK_CACHE_LINE) : 0;
+    pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
+    /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
+    pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
+    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
+    pl.total = top;
+    return pl;
+}
+
+static conv_plan plan_backward_bias(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.nt = conv_threads(g->n * g->out_h * g->out_w * g->o / 8);
+    pl.ld = TK_ROUND_UP(g->o, col_align(es));
+    pl.acc_bytes = TK_ROUND_UP((size_t)pl.ld * es, TK_CACHE_LINE);
+    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
+    pl.total = top;
+    return pl;
+}
+
+/* ---- helpers ---- */
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
+static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
+{
+    *lo = total * t / nt;
+    *hi = total * (t + 1) / nt;
+}
+
+/* dst [dh, dw, px] (px bytes per pixel) := zeros, with src pixel (i, j) of [sh, sw, px] at
+ * (top + i * step_h, left + j * step_w) wherever that lands inside dst (negative offsets crop). */
+static void place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
+                        int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w)
+{
+    const int64_t row = dw * px;
+    for (int64_t q = 0; q < dh; q++) {
+        char *d = dst + q * row;
+        const int64_t i = q - top;
+        if (i < 0 || i % step_h != 0 || i / step_h >= sh) {
+            memset(d, 0, row);
+            continue;
+        }
+        const char *s = src + (i / step_h) * sw * px;
+        if (step_w == 1) {
+            const int64_t j0 = TK_MAX(0, -left), j1 = TK_MIN(sw, dw - left);
+            if (j1 <= j0) {
+                memset(d, 0, row);
+                continue;
+            }
+            memset(d, 0, (left + j0) * px);
+            memcpy(d + (left + j0) * px, s + j0 * px, (j1 - j0) * px);
+            memset(d + (left + j1) * px, 0, (dw - left - j1) * px);
+        } else {
+            memset(d, 0, row);
+            for (int64_t j = 0; j < sw; j++) {
+                const int64_t r = left + j * step_w;
+                if (r >= 0 && r < dw) memcpy(d + r * px, s + j * px, px);
+            }
+        }
+    }
+}
+
+/* dst [rows, ld] := src [rows, cols] with zero columns beyond cols. */
+static void pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(dst + r * ld * es, src + r * cols * es, cols * es);
+        memset(dst + (r * ld + cols) * es, 0, (ld - cols) * es);
+    }
+}
+
+/* koff[(i, j, c)] = i * step_i + j * step_j + c: the gather offsets of one kernel tap set. */
+static void fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
+                      int64_t step_j)
+{
+    for (int64_t i = 0, k = 0; i < ki; i++)
+        for (int64_t j = 0; j < kj; j++)
+            for (int64_t c = 0; c < ch; c++) koff[k++] = i * step_i + j * step_j + c;
+}
+
+/* ---- typed helpers ---- */
+
+#define CONV_TYPED_HELPERS(T, SUF)                                                                \
+    /* dst [(a, b, co), ld] := w[kh-1-a, kw-1-b, ci, co] for ci < c, zero beyond: the flipped,     \
+     * transposed kernel that turns the input gradient into a stride-1 correlation. */           \
+    static void pack_flipped_##SUF(T *dst, int64_t ld, const T *w, const tk_conv2d_geometry *g)  \
+    {                                                                                             \
+        const int64_t kh = g->kh, kw = g->kw, c = g->c, o = g->o;                                 \
+        for (int64_t a = 0; a < kh; a++)                                                          \
+            for (int64_t b = 0; b < kw; b++) {                                                    \
+                const T *tap = w + ((kh - 1 - a) * kw + (kw - 1 - b)) * c * o;                    \
+                T *rows = dst + (a * kw + b) * o * ld;                                            \
+                for (int64_t co = 0; co < o; co++) {                                              \
+                    for (int64_t ci = 0; ci < c; ci++) rows[co * ld + ci] = tap[ci * o + co];     \
+                    for (int64_t ci = c; ci < ld; ci++) rows[co * ld + ci] = 0;                   \
+                }                                                                                 \
+            }                                                                                     \
+    }                                                                                             \
+    /* out[r, 0:cols] := sum over nparts of part_t[r, 0:cols] (rows [r0, r1); parts [*, ld]). */  \
+    static void sum_parts_##SUF(T *out, const char *parts, size_t part_bytes, int nparts,        \
+                                int64_t ld, int64_t cols, int64_t r0, int64_t r1)                 \
+    {                                                                                             \
+        for (int64_t r = r0; r < r1; r++) {                                                       \
+            T *dst = out + r * cols;                                                              \
+            const T *first = (const T *)parts + r * ld;                                           \
+            for (int64_t c = 0; c < cols; c++) dst[c] = first[c];                                 \
+            for (int t = 1; t < nparts; t++) {                                                    \
+                const T *src = (const T *)(parts + t * part_bytes) + r * ld;                      \
+                for (int64_t c = 0; c < cols; c++) dst[c] += src[c];                              \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    /* acc[0:o] += sum of rows [lo, hi) of dy [*, o]. */                                         \
+    static void row_sums_##SUF(T *acc, const T *dy, int64_t lo, int64_t hi, int64_t o)           \
+    {                                                                                             \
+        for (int64_t r = lo; r < hi; r++)                                                         \
+            for (int64_t c = 0; c < o; c++) acc[c] += dy[r * o + c];                              \
+    }
+
+CONV_TYPED_HELPERS(float, f32)
+CONV_TYPED_HELPERS(double, f64)
+
+/* ---- drivers (dtype-generic: es is the element size) ---- */
+
+static void conv_forward(void *y, const void *x, const void *w, const void *bias,
+                         const tk_conv2d_geometry *g, void *ws, size_t es)
+{
+    // x: [n, h, w, c]   w: [kh, kw, c, o]   bias: [o] or NULL   y: [n, out_h, out_w, o]
+    const conv_plan pl = plan_forward(g, es);
+    char *base = ws;
+    int64_t *koff = (int64_t *)(base + pl.koff);
+    fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
+    const void *b = w, *bp = NULL;
+    if (pl.ld != g->o) {
+        pad_rows(base + pl.packed, pl.ld, w, pl.k, g->o, es);
+        b = base + pl.packed;
+    }
+    if (bias) {  /* padded to whole vectors: the tile kernels start their accumulators from it */
+        pad_rows(base + pl.bias, pl.ld, bias, 1, g->o, es);
+        bp = base + pl.bias;
+    }
+    const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
+    const conv_igemm_fn kernel = igemm_kernel(es);
+#pragma omp parallel num_threads(pl.nt)
+    {
+        int64_t lo, hi;
+        thread_range(g->n * pixels, thread_id(), thread_count(), &lo, &hi);
+        char *mine = base + pl.images + thread_id() * pl.image_bytes;
+        conv_igemm_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
+                               pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->o};
+        for (int64_t p = lo, end; p < hi; p = end) {
+            const int64_t n = p / pixels;
+            const char *xn = (const char *)x + n * image * es;
+            end = TK_MIN(hi, (n + 1) * pixels);
+            if (pl.place)
+                place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
+                            g->pad_left, 1, 1);
+            job.src = pl.place ? mine : xn;
+            job.out = (char *)y + n * pixels * g->o * es;
+            kernel(&job, p - n * pixels, end - n * pixels);
+        }
+    }
+}
+
+static void conv_backward_input(void *dx, const void *dy, const void *w,
+                                const tk_conv2d_geometry *g, void *ws, size_t es)
+{
+    // dy: [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
+    const conv_plan pl = plan_backward_input(g, es);
+    char *base = ws;
+    int64_t *koff = (int64_t *)(base + pl.koff);
+    fill_koff(koff, g->kh, g->kw, g->o, g->dilation_h * pl.src_w * g->o, g->dilation_w * g->o);
+    if (es == 4) pack_flipped_f32((float *)(base + pl.packed), pl.ld, w, g);
+    else pack_flipped_f64((double *)(base + pl.packed), pl.ld, w, g);
+    const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
+    const int64_t top = (g->kh - 1) * g->dilation_h - g->pad_top;
+    const int64_t left = (g->kw - 1) * g->dilation_w - g->pad_left;
+    const conv_igemm_fn kernel = igemm_kernel(es);
+#pragma omp parallel num_threads(pl.nt)
+    {
+        int64_t lo, hi;
+        thread_range(g->n * pixels, thread_id(), thread_count(), &lo, &hi);
+        char *mine = base + pl.images + thread_id() * pl.image_bytes;
+        conv_igemm_job job = {{g->w, pl.src_w * g->o, g->o, koff, pl.k}, mine, base + pl.packed,
+                              NULL, pl.ld, g->c, NULL, g->c};
+        for (int64_t p = lo, end; p < hi; p = end) {
+            const int64_t n = p / pixels;
+            end = TK_MIN(hi, (n + 1) * pixels);
+            place_image(mine, pl.src_h, pl.src_w, (const char *)dy + n * image * es, g->out_h,
+                        g->out_w, g->o * es, top, left, g->stride_h, g->stride_w);
+            job.out = (char *)dx + n * pixels * g->c * es;
+            kernel(&job, p - n * pixels, end - n * pixels);
+        }
+    }
+}
+
+static void conv_backward_weight(void *dw, void *dbias, const void *x, const void *dy,
+                                 const tk_conv2d_geometry *g, void *ws, size_t es)
+{
+    // x: [n, h, w, c]   dy: [n, out_h, out_w, o]   dw: [kh, kw, c, o]   dbias: [o] or NULL
+    const conv_plan pl = plan_backward_weight(g, es);
+    char *base = ws;
+    int64_t *koff = (int64_t *)(base + pl.koff);
+    fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
+    const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
+    const conv_wgrad_fn kernel = wgrad_kernel(es);
+#pragma omp parallel num_threads(pl.nt)
+    {
+        const int t = thread_id(), nt = thread_count();
+        int64_t lo, hi;
+        thread_range(g->n * pixels, t, nt, &lo, &hi);
+        char *mine = base + pl.images + t * pl.image_bytes;
+        char *gbuf = base + pl.gbufs + t * pl.gbuf_bytes;
+        char *acc = base + pl.accs + t * pl.acc_bytes;
+        char *bias_acc = acc + (size_t)(pl.k * pl.ld) * es;
+        memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
+        conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
+                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld};
+        for (int64_t p = lo, end; p < hi; p = end) {
+            const int64_t n = p / pixels;
+            const char *xn = (const char *)x + n * image * es;
+            const char *gn = (const char *)dy + n * pixels * g->o * es;
+            end = TK_MIN(hi, (n + 1) * pixels);
+            if (pl.place)
+                place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
+                            g->pad_left, 1, 1);
+            if (pl.gbuf_bytes) pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
+            job.src = pl.place ? mine : xn;
+            job.g = pl.gbuf_bytes ? gbuf : gn;
+            kernel(&job, p - n * pixels, end - n * pixels);
+            if (dbias && es == 4)  /* while this image's dy is still in cache */
+                row_sums_f32((float *)bias_acc, (const float *)gn, p - n * pixels,
+                             end - n * pixels, g->o);
+            else if (dbias)
+                row_sums_f64((double *)bias_acc, (const double *)gn, p - n * pixels,
+                             end - n * pixels, g->o);
+        }
+#pragma omp barrier
+        int64_t r0, r1;
+        thread_range(pl.k, t, nt, &r0, &r1);
+        if (es == 4) sum_parts_f32(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
+        else sum_parts_f64(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
+        if (dbias && t == nt - 1) {
+            const char *bias_parts = base + pl.accs + (size_t)(pl.k * pl.ld) * es;
+            if (es == 4) sum_parts_f32(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            else sum_parts_f64(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+        }
+    }
+}
+
+static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometry *g, void *ws,
+                               size_t es)
+{
+    // dy: [n, out_h, out_w, o]   db: [o]
+    const conv_plan pl = plan_backward_bias(g, es);
+    char *base = ws;
+#pragma omp parallel num_threads(pl.nt)
+    {
+        const int t = thread_id(), nt = thread_count();
+        int64_t lo, hi;
+        thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
+        char *acc = base + pl.accs + t * pl.acc_bytes;
+        memset(acc, 0, (size_t)g->o * es);
+        if (es == 4) row_sums_f32((float *)acc, dy, lo, hi, g->o);
+        else row_sums_f64((double *)acc, dy, lo, hi, g->o);
+#pragma omp barrier
+#pragma omp single
+        {
+            if (es == 4) sum_parts_f32(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            else sum_parts_f64(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+        }
+    }
+}
+
+/* ---- public entry points ---- */
+
+#define CONV_ENTRY_POINTS(T, SUF)                                                                 \
+    int64_t tk_conv2d_workspace_size_forward_##SUF(const tk_conv2d_geometry *g)                   \
+    { return (int64_t)plan_forward(g, sizeof(T)).total; }                                         \
+    int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
+    { return (int64_t)plan_backward_input(g, sizeof(T)).total; }                                  \
+    int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
+    { return (int64_t)plan_backward_weight(g, sizeof(T)).total; }                                 \
+    int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
+    { return (int64_t)plan_backward_bias(g, sizeof(T)).total; }                                   \
+    void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
+                                 const tk_conv2d_geometry *g, void *workspace)                    \
+    { conv_forward(y, x, w, bias, g, workspace, sizeof(T)); }                                     \
+    void tk_conv2d_backward_input_##SUF(T *dx, const T *dy, const T *w,                           \
+                                        const tk_conv2d_geometry *g, void *workspace)             \
+    { conv_backward_input(dx, dy, w, g, workspace, sizeof(T)); }                                  \
+    void tk_conv2d_backward_weight_##SUF(T *dw, T *dbias, const T *x, const T *dy,                \
+                                         const tk_conv2d_geometry *g, void *workspace)            \
+    { conv_backward_weight(dw, dbias, x, dy, g, workspace, sizeof(T)); }                          \
+    void tk_conv2d_backward_bias_##SUF(T *dbias, const T *dy, const tk_conv2d_geometry *g,        \
+                                       void *workspace)                                           \
+    { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }
+
+CONV_ENTRY_POINTS(float, f32)
+CONV_ENTRY_POINTS(double, f64)

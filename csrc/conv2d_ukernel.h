@@ -1,0 +1,188 @@
+/* conv2d_ukernel.h: the implicit-GEMM tile kernels of conv2d, written once with GCC vector
+ * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these macros):
+ *   CK_T float|double   CK_SUF f32|f64   CK_ISA ref|avx2|avx512   CK_VBYTES vector width in bytes
+ *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors)
+ *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors)
+ * Tile contract: the whole tile lives in registers (ROWS * VECS accumulators plus VECS operand vectors
+ * and one broadcast must fit the register file); every k step broadcasts one source element per row
+ * straight from the source image (no im2col: the gather offsets replace it) and multiplies it into
+ * VECS contiguous vectors of the packed operand. Partial tiles (fewer rows, fewer columns) compute
+ * a full tile on duplicated rows or zero columns and store only what is valid. */
+#define CK_CAT3_(a, b, c) a##_##b##_##c
+#define CK_CAT3(a, b, c) CK_CAT3_(a, b, c)
+#define CK_FN(name) CK_CAT3(name, CK_SUF, CK_ISA)
+#define CK_LANES ((int64_t)(CK_VBYTES / sizeof(CK_T)))
+#define CK_VEC CK_FN(ck_vec)
+
+/* aligned(sizeof(T)): loads and stores through this type may be unaligned. */
+typedef CK_T CK_VEC __attribute__((vector_size(CK_VBYTES), aligned(sizeof(CK_T))));
+
+/* One CK_IG_ROWS x nv tile: pixels p_first.. (their source offsets in rowoff), columns col.. */
+static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
+    const conv_igemm_job *j, const int64_t *rowoff, int64_t p_first, int64_t nrows, int64_t col,
+    int64_t k0, int64_t k1, const int nv)
+{
+    const CK_T *src = (const CK_T *)j->src;
+    const CK_T *b = (const CK_T *)j->b + k0 * j->ldb + col;
+    const CK_T *s[CK_IG_ROWS];
+    CK_VEC acc[CK_IG_ROWS][CK_IG_VECS];
+    CK_T *out = (CK_T *)j->out + p_first * j->ldo + col;
+    const int whole = nrows == CK_IG_ROWS && col + nv * CK_LANES <= j->ncols;
+    const int64_t width = TK_MIN(nv * CK_LANES, j->ncols - col);
+    CK_T tmp[CK_IG_ROWS][CK_IG_VECS * CK_LANES];
+#pragma GCC unroll 16
+    for (int r = 0; r < CK_IG_ROWS; r++) s[r] = src + rowoff[r];
+    if (k0 == 0) {  /* first k block: start from the bias */
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_IG_ROWS; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = j->bias ? *(const CK_VEC *)((const CK_T *)j->bias + col + v * CK_LANES)
+                                    : (CK_VEC){0};
+    } else if (whole) {  /* later k blocks continue the partial sums left in out */
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_IG_ROWS; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(out + r * j->ldo + v * CK_LANES);
+    } else {
+        for (int r = 0; r < CK_IG_ROWS; r++)
+            for (int64_t c = 0; c < nv * CK_LANES; c++)
+                tmp[r][c] = r < nrows && c < width ? out[r * j->ldo + c] : 0;
+        for (int r = 0; r < CK_IG_ROWS; r++)
+            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(tmp[r] + v * CK_LANES);
+    }
+    const int64_t *koff = j->at.koff, ldb = j->ldb;
+    for (int64_t k = k0; k < k1; k++, b += ldb) {
+        const int64_t ko = koff[k];
+        CK_VEC bv[CK_IG_VECS];
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) bv[v] = *(const CK_VEC *)(b + v * CK_LANES);
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_IG_ROWS; r++) {
+            const CK_T a = s[r][ko];
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) acc[r][v] += a * bv[v];
+        }
+    }
+    if (whole) {
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_IG_ROWS; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) *(CK_VEC *)(out + r * j->ldo + v * CK_LANES) = acc[r][v];
+        return;
+    }
+    /* Edge tile: spill to the stack, copy the valid part. */
+    for (int r = 0; r < CK_IG_ROWS; r++)
+        for (int v = 0; v < nv; v++) *(CK_VEC *)(tmp[r] + v * CK_LANES) = acc[r][v];
+    for (int64_t r = 0; r < nrows; r++)
+        for (int64_t c = 0; c < width; c++) out[r * j->ldo + c] = tmp[r][c];
+}
+
+static void CK_FN(igemm_kblock)(const conv_igemm_job *j, int64_t p0, int64_t p1, int64_t k0,
+                                int64_t k1)
+{
+    const int64_t block = CK_IG_VECS * CK_LANES;
+    int64_t rowoff[CK_IG_ROWS];
+    int64_t oh = p0 / j->at.out_w, ow = p0 % j->at.out_w;
+    for (int64_t p = p0; p < p1; p += CK_IG_ROWS) {
+        const int64_t nrows = TK_MIN(CK_IG_ROWS, p1 - p);
+        for (int64_t r = 0; r < CK_IG_ROWS; r++) {
+            if (r < nrows) {
+                rowoff[r] = oh * j->at.row_step + ow * j->at.col_step;
+                if (++ow == j->at.out_w) ow = 0, oh++;
+            } else {
+                rowoff[r] = rowoff[nrows - 1];  /* duplicate row: computed, never stored */
+            }
+        }
+        for (int64_t col = 0; col < j->ncols; col += block) {
+            const int64_t nv = TK_MIN(CK_IG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
+            switch (nv) {
+            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, CK_IG_VECS); break;
+#if CK_IG_VECS > 3
+            case 3: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 3); break;
+#endif
+#if CK_IG_VECS > 2
+            case 2: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 2); break;
+#endif
+            default: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 1); break;
+            }
+        }
+    }
+}
+
+void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
+{
+    /* k blocks of at most CK_KC_BYTES of b: a block stays in L1 while every pixel tile of the
+     * range streams past it (partial sums wait in out, whose tiles are re-read once per block). */
+    const int64_t kc = TK_MAX(1, CK_KC_BYTES / (j->ldb * (int64_t)sizeof(CK_T)));
+    for (int64_t k0 = 0; k0 < j->at.k; k0 += kc)
+        CK_FN(igemm_kblock)(j, p0, p1, k0, TK_MIN(j->at.k, k0 + kc));
+}
+
+/* One CK_WG_ROWS x nv tile of the weight gradient: k rows k0.. (nk valid), columns col.. */
+static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
+    const conv_wgrad_job *j, int64_t p0, int64_t p1, int64_t k0, int64_t nk, int64_t col,
+    const int nv)
+{
+    const CK_T *src = (const CK_T *)j->src;
+    const CK_T *g = (const CK_T *)j->g + col;
+    int64_t ko[CK_WG_ROWS];
+    CK_VEC acc[CK_WG_ROWS][CK_WG_VECS];
+#pragma GCC unroll 16
+    for (int r = 0; r < CK_WG_ROWS; r++) {
+        ko[r] = j->at.koff[k0 + (r < nk ? r : nk - 1)];  /* duplicate row: computed, never stored */
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) acc[r][v] = (CK_VEC){0};
+    }
+    int64_t oh = p0 / j->at.out_w, ow = p0 % j->at.out_w;
+    for (int64_t p = p0; p < p1; p++) {
+        const CK_T *sp = src + oh * j->at.row_step + ow * j->at.col_step;
+        const CK_T *gp = g + p * j->ldg;
+        CK_VEC gv[CK_WG_VECS];
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
+#pragma GCC unroll 16
+        for (int r = 0; r < CK_WG_ROWS; r++) {
+            const CK_T a = sp[ko[r]];
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
+        }
+        if (++ow == j->at.out_w) ow = 0, oh++;
+    }
+    /* acc rows are padded to a multiple of the widest vector: whole-vector updates stay inside. */
+    CK_T *dst = (CK_T *)j->acc + k0 * j->ldacc + col;
+    for (int64_t r = 0; r < nk; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) {
+            CK_VEC *d = (CK_VEC *)(dst + r * j->ldacc + v * CK_LANES);
+            *d += acc[r][v];
+        }
+}
+
+void CK_FN(conv_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
+{
+    const int64_t block = CK_WG_VECS * CK_LANES;
+    /* Column blocks outermost: one block of g (pixels x block) stays in L1/L2 across the k tiles. */
+    for (int64_t col = 0; col < j->ncols; col += block) {
+        const int64_t nv = TK_MIN(CK_WG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
+        for (int64_t k0 = 0; k0 < j->at.k; k0 += CK_WG_ROWS) {
+            const int64_t nk = TK_MIN(CK_WG_ROWS, j->at.k - k0);
+            switch (nv) {
+            case CK_WG_VECS: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, CK_WG_VECS); break;
+#if CK_WG_VECS > 3
+            case 3: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 3); break;
+#endif
+#if CK_WG_VECS > 2
+            case 2: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 2); break;
+#endif
+            default: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 1); break;
+            }
+        }
+    }
+}
+
+#undef CK_VEC
+#undef CK_LANES
+#undef CK_FN
+#undef CK_CAT3
+#undef CK_CAT3_

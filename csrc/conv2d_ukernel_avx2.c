@@ -1,0 +1,22 @@
+/* conv2d_ukernel_avx2.c: the conv2d tile kernels for AVX2+FMA (16 ymm registers: 6x2 tiles).
+ * The body is conv2d_ukernel.h, included once per dtype. */
+#pragma GCC target("avx2,fma")
+#include "conv2d_internal.h"
+
+#define CK_ISA avx2
+#define CK_VBYTES 32
+#define CK_IG_ROWS 6
+#define CK_IG_VECS 2
+#define CK_WG_ROWS 6
+#define CK_WG_VECS 2
+#define CK_KC_BYTES 16384
+
+#define CK_T float
+#define CK_SUF f32
+#include "conv2d_ukernel.h"
+#undef CK_T
+#undef CK_SUF
+
+#define CK_T double
+#define CK_SUF f64
+#include "conv2d_ukernel.h"

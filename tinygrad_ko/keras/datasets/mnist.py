@@ -1,0 +1,6 @@
+"""keras.datasets.mnist: `load_data(path=None)` -> (x_train, y_train), (x_test, y_test)."""
+from ...datasets import mnist as _dataset
+
+load_data = _dataset.load_data
+
+__all__ = ["load_data"]
