@@ -300,7 +300,8 @@ DEFINE_FMA_PROBE(fma_probe_avx512, 16, __attribute__((target("avx512f,fma"))))
 double tk_peak_flops_probe_f32(int64_t iters) {
     struct timespec t0, t1;
     double flops, sink;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The thread's own CPU time: on a shared machine, wall time would count other jobs' slices. */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 #ifdef TK_GEMM_HAVE_X86
     if (tk_simd_active >= TK_SIMD_AVX512)
         flops = fma_probe_avx512(iters, &sink);
@@ -309,7 +310,7 @@ double tk_peak_flops_probe_f32(int64_t iters) {
     else
 #endif
         flops = fma_probe_generic(iters, &sink);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     return sink == sink && seconds > 0 ? flops / seconds : 0.0;
 }
