@@ -1,5 +1,6 @@
 """The engine: graph walk, accumulation, grad modes, freed graphs, create_graph, tg.grad, memory."""
 import gc
+import os
 import weakref
 
 import numpy as np
@@ -266,3 +267,31 @@ def test_no_reference_cycles_in_a_training_step():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc (Linux)")
+def test_rss_stays_flat_over_many_small_steps():
+    rng = np.random.default_rng(0)
+    w1 = tg.Tensor(rng.standard_normal((8, 16)) * 0.1, requires_grad=True)
+    w2 = tg.Tensor(rng.standard_normal((16, 4)) * 0.1, requires_grad=True)
+
+    def step():
+        x = tg.Tensor(rng.standard_normal((32, 8)))
+        loss = ((x @ w1).tanh() @ w2).sigmoid().mean()
+        loss.backward()
+        with tg.no_grad():
+            for w in (w1, w2):
+                w.data = (w - 0.1 * w.grad).data
+                w.grad = None
+
+    for _ in range(300):
+        step()
+    before = _rss_bytes()
+    for _ in range(3000):
+        step()
+    assert _rss_bytes() - before < 4 * 2 ** 20

@@ -362,3 +362,17 @@ def test_unbuilt_sequential_builds_on_first_data():
     model = Sequential([nn.Dense(8, activation="relu"), nn.Dense(3, activation="softmax")])
     assert model.predict(x, verbose=0).shape == (16, 3)
     assert model.output_shape == (None, 3) and model.count_params() == 4 * 8 + 8 + 8 * 3 + 3
+
+
+def test_manual_seed_makes_fit_reproducible():
+    x, y = blobs(n=64)
+    runs = []
+    for _ in range(2):
+        nn.reset_names()
+        tg.manual_seed(7)
+        model = compiled(Sequential([nn.Dense(8, activation="relu", input_shape=(4,)),
+                                     nn.Dropout(0.5), nn.Dense(3, activation="softmax")]))
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)

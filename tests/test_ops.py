@@ -1,5 +1,6 @@
-"""Every differentiable op in one table: forward against NumPy (float32 and float64, both backends),
-first- and second-order gradcheck in float64, broadcasting; then random compositions against torch."""
+"""Every differentiable op in one table: forward against NumPy (float32 and float64, both
+backends), first- and second-order gradcheck in float64, broadcasting; then random compositions
+against torch."""
 import math
 
 import numpy as np
@@ -56,14 +57,16 @@ OPS = [
     ("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5), [(3, 4)], "any"),
     ("clip_low", lambda a: a.clip(low=0.1), lambda a: np.clip(a, 0.1, None), [(3, 4)], "any"),
     ("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(3, 4)], "any"),
-    ("leaky_relu", lambda a: a.leaky_relu(0.2), lambda a: np.where(a > 0, a, 0.2 * a), [(3, 4)], "any"),
+    ("leaky_relu", lambda a: a.leaky_relu(0.2), lambda a: np.where(a > 0, a, 0.2 * a),
+     [(3, 4)], "any"),
     ("elu", lambda a: a.elu(), lambda a: np.where(a > 0, a, np.exp(a) - 1), [(3, 4)], "any"),
     ("sigmoid", lambda a: a.sigmoid(), _sigmoid, [(3, 4)], "any"),
     ("tanh", lambda a: a.tanh(), np.tanh, [(3, 4)], "any"),
     ("softplus", lambda a: a.softplus(), lambda a: np.logaddexp(0, a), [(3, 4)], "any"),
     ("gelu", lambda a: a.gelu(), lambda a: 0.5 * a * (1 + _erf(a / np.sqrt(2))), [(3, 4)], "any"),
     ("gelu_tanh", lambda a: a.gelu("tanh"),
-     lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3))), [(3, 4)], "any"),
+     lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3))),
+     [(3, 4)], "any"),
     ("erf", lambda a: a.erf(), _erf, [(3, 4)], "any"),
     # ---- reductions ----
     ("sum_all", lambda a: a.sum(), np.sum, [(2, 3, 4)], "any"),
@@ -85,7 +88,8 @@ OPS = [
     ("flatten", lambda a: a.flatten(1), lambda a: a.reshape(2, -1), [(2, 3, 2)], "any"),
     ("transpose", lambda a: a.transpose() * 1, lambda a: a.transpose(), [(2, 3, 4)], "any"),
     ("T", lambda a: a.T @ a, lambda a: a.T @ a, [(3, 2)], "any"),
-    ("permute", lambda a: a.permute(1, 2, 0) * 1, lambda a: a.transpose(1, 2, 0), [(2, 3, 4)], "any"),
+    ("permute", lambda a: a.permute(1, 2, 0) * 1, lambda a: a.transpose(1, 2, 0),
+     [(2, 3, 4)], "any"),
     ("swapaxes", lambda a: a.swapaxes(0, -1) * 1, lambda a: a.swapaxes(0, -1), [(2, 3, 4)], "any"),
     ("expand", lambda a: a.expand(2, 3, 4) * 1, lambda a: np.broadcast_to(a, (2, 3, 4)),
      [(3, 1)], "any"),
@@ -206,17 +210,17 @@ def test_non_differentiable_ops_return_constants():
 # ---- random compositions against torch.autograd ----
 
 UNARY = [
-    ("exp", lambda t: (t * 0.5).exp(), lambda t: (t * 0.5).exp()),
-    ("tanh", lambda t: t.tanh(), lambda t: t.tanh()),
-    ("sigmoid", lambda t: t.sigmoid(), lambda t: t.sigmoid()),
-    ("relu", lambda t: t.relu(), lambda t: t.relu()),
-    ("softplus", lambda t: t.softplus(), lambda t: __import__("torch").nn.functional.softplus(t)),
-    ("gelu", lambda t: t.gelu(), lambda t: __import__("torch").nn.functional.gelu(t)),
-    ("elu", lambda t: t.elu(), lambda t: __import__("torch").nn.functional.elu(t)),
-    ("square", lambda t: t ** 2, lambda t: t ** 2),
-    ("logsq", lambda t: (t * t + 1).log(), lambda t: (t * t + 1).log()),
-    ("abs", lambda t: abs(t), lambda t: t.abs()),
-    ("neg_scale", lambda t: -t * 0.7 + 0.1, lambda t: -t * 0.7 + 0.1),
+    ("exp", lambda t: (t * 0.5).exp(), lambda t, th: (t * 0.5).exp()),
+    ("tanh", lambda t: t.tanh(), lambda t, th: t.tanh()),
+    ("sigmoid", lambda t: t.sigmoid(), lambda t, th: t.sigmoid()),
+    ("relu", lambda t: t.relu(), lambda t, th: t.relu()),
+    ("softplus", lambda t: t.softplus(), lambda t, th: th.nn.functional.softplus(t)),
+    ("gelu", lambda t: t.gelu(), lambda t, th: th.nn.functional.gelu(t)),
+    ("elu", lambda t: t.elu(), lambda t, th: th.nn.functional.elu(t)),
+    ("square", lambda t: t ** 2, lambda t, th: t ** 2),
+    ("logsq", lambda t: (t * t + 1).log(), lambda t, th: (t * t + 1).log()),
+    ("abs", lambda t: abs(t), lambda t, th: t.abs()),
+    ("neg_scale", lambda t: -t * 0.7 + 0.1, lambda t, th: -t * 0.7 + 0.1),
 ]
 BINARY = [
     ("add", lambda a, b: a + b, lambda a, b: a + b),
@@ -239,15 +243,16 @@ def _random_program(rng, depth):
     return program
 
 
-def _run(program, x, y, torch_side):
-    column = 2 if torch_side else 1
+def _run(program, x, y, torch_module=None):
+    """Runs the program on our tensors, or on torch's when torch_module is given."""
     h = x
     for step in program:
         if step[0] == "unary":
-            h = UNARY[step[1]][column](h)
+            ours, theirs = UNARY[step[1]][1:]
+            h = theirs(h, torch_module) if torch_module else ours(h)
         else:
-            other = y if step[2] else x
-            h = BINARY[step[1]][column](h, other)
+            ours, theirs = BINARY[step[1]][1:]
+            h = (theirs if torch_module else ours)(h, y if step[2] else x)
     return h
 
 
@@ -258,7 +263,7 @@ def test_random_compositions_match_torch(torch, backend, seed):
     xs, ys = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     x, y = tg.Tensor(xs, requires_grad=True), tg.Tensor(ys, requires_grad=True)
     tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
-    ours, theirs = _run(program, x, y, False), _run(program, tx, ty, True)
+    ours, theirs = _run(program, x, y), _run(program, tx, ty, torch)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
     weights = rng.standard_normal(ours.shape)
     (ours * weights).sum().backward()
@@ -273,5 +278,47 @@ def test_second_derivatives_match_torch(torch):
     (g,) = tg.grad((x.tanh() * x.sigmoid()).sum(), [x], create_graph=True)
     (tg_,) = torch.autograd.grad((tx.tanh() * tx.sigmoid()).sum(), [tx], create_graph=True)
     (h,) = tg.grad((g * g).sum(), [x])
-    (th,) = torch.autograd.grad((tg_ * tg_).sum(), [tx])
-    np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-9)
+    (torch_h,) = torch.autograd.grad((tg_ * tg_).sum(), [tx])
+    np.testing.assert_allclose(h.numpy(), torch_h.numpy(), rtol=1e-9)
+
+
+# ---- reductions, movement and indexing against torch (semantics, not just self-consistency) ----
+
+TORCH_OPS = [
+    ("sum_axes", lambda t: t.sum(axis=(0, 2)), lambda t, th: t.sum(dim=(0, 2))),
+    ("mean_keepdims", lambda t: t.mean(axis=1, keepdims=True),
+     lambda t, th: t.mean(dim=1, keepdim=True)),
+    ("max_axis", lambda t: t.max(axis=-1), lambda t, th: t.amax(dim=-1)),
+    ("min_all", lambda t: t.min(), lambda t, th: t.amin()),
+    ("var_unbiased", lambda t: t.var(axis=0, ddof=1), lambda t, th: t.var(dim=0)),
+    ("std_biased", lambda t: t.std(axis=(1, 2)), lambda t, th: t.std(dim=(1, 2), correction=0)),
+    ("getitem", lambda t: t[1:, [0, 2, 2], ::-2],
+     lambda t, th: t[1:, [0, 2, 2]].flip(-1)[..., ::2]),
+    ("bool_mask", lambda t: t[t.data > 0.3], lambda t, th: t[t > 0.3]),
+    ("permute_reshape", lambda t: t.permute(2, 0, 1).reshape(4, -1),
+     lambda t, th: t.permute(2, 0, 1).reshape(4, -1)),
+    ("concat_pad", lambda t: tg.concatenate([t, t.pad(((0, 0), (1, 0), (0, 0)))[:, :3]], axis=2),
+     lambda t, th: th.cat([t, th.nn.functional.pad(t, (0, 0, 1, 0))[:, :3]], dim=2)),
+    ("stack_split", lambda t: tg.stack(t.split(2, axis=2), axis=0),
+     lambda t, th: th.stack(t.split(2, dim=2), dim=0)),
+    ("clip_where", lambda t: tg.where(t.data > 0, t.clip(-0.5, 0.5), t * t),
+     lambda t, th: th.where(t > 0, t.clamp(-0.5, 0.5), t * t)),
+    ("leaky_relu", lambda t: t.leaky_relu(0.1),
+     lambda t, th: th.nn.functional.leaky_relu(t, 0.1)),
+    ("gelu_tanh", lambda t: t.gelu("tanh"),
+     lambda t, th: th.nn.functional.gelu(t, approximate="tanh")),
+    ("unsqueeze_expand", lambda t: t.unsqueeze(1).expand(2, 5, 3, 4),
+     lambda t, th: t.unsqueeze(1).expand(2, 5, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("name, ours, theirs", TORCH_OPS, ids=[e[0] for e in TORCH_OPS])
+def test_op_semantics_match_torch(torch, name, ours, theirs):
+    xs = np.random.default_rng(5).standard_normal((2, 3, 4))
+    x, tx = tg.Tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)
+    out, tout = ours(x), theirs(tx, torch)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weights = np.random.default_rng(6).standard_normal(out.shape)
+    (out * weights).sum().backward()
+    (tout * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)

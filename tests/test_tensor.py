@@ -1,4 +1,7 @@
 """Tensor creation, dtype rules, conversions, indexing, repr and bad input."""
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -197,3 +200,17 @@ def test_shape_errors_are_value_errors():
         x.split(2, axis=1)
     with pytest.raises(ValueError, match="empty"):
         tg.zeros(0).max()
+
+
+def test_pickle_and_deepcopy_give_leaves():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        assert clone.is_leaf and clone.requires_grad and clone.tolist() == [3.0, 6.0]
+    z = copy.deepcopy(x)
+    assert z.requires_grad and not np.shares_memory(z.numpy(), x.numpy())
+
+
+def test_tensor_from_list_of_tensors():
+    t = tg.Tensor([tg.Tensor([1.0, 2.0]), tg.Tensor([3.0, 4.0])])
+    assert t.shape == (2, 2) and t.dtype == np.float32

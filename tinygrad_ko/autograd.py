@@ -17,6 +17,8 @@ import numpy as np
 
 _grad_enabled = True
 _FLOAT64 = np.dtype(np.float64)
+_ndarray = np.ndarray
+_new = object.__new__
 _FREED = ("Trying to backward through the graph a second time: its saved values were freed by the "
           "previous backward. Pass retain_graph=True to the first backward (or grad) call.")
 
@@ -61,6 +63,15 @@ class _set_grad_mode(_GradMode):
         self.enabled = enabled
 
 
+def _float64_fixup(out, inputs):
+    """NumPy computes int (op) float32 and int / int in float64; we keep the default float unless
+    an input already was float64."""
+    for x in inputs:
+        if x.data.dtype is _FLOAT64 or x.data.dtype == _FLOAT64:
+            return out
+    return out.astype(_tensor.default_float())
+
+
 class Function:
     """One differentiable op. Subclasses write `forward(*arrays, **params) -> ndarray` and
     `backward(grad: Tensor) -> Tensor | None | tuple` (one entry per input, Tensor ops only).
@@ -70,39 +81,42 @@ class Function:
     (the output Tensor, held by weakref).
     """
 
-    exact_dtype = False  # True: keep forward's dtype (Cast); otherwise int/float32 inputs never yield float64
+    exact_dtype = False  # True keeps forward's dtype (Cast); see _float64_fixup otherwise
 
     @classmethod
     def apply(cls, *inputs, **params):
         """Runs forward on the inputs' arrays and, when grad mode is on and some input requires
-        grad, records this op in the graph. Non-Tensor inputs become constants (see tensor.lift)."""
+        grad, records this op in the graph. Non-Tensor inputs become constants (tensor.lift_all).
+        It does not call __init__: a Function keeps its state in attributes set by forward."""
         Tensor = _tensor.Tensor
-        lift = None
         for x in inputs:
-            if not isinstance(x, Tensor):
-                lift = _tensor.lift
+            if x.__class__ is not Tensor and not isinstance(x, Tensor):
+                inputs = _tensor.lift_all(inputs, cls.__name__)
                 break
-        if lift is not None:
-            inputs = tuple(x if isinstance(x, Tensor) else lift(x, inputs, cls.__name__)
-                           for x in inputs)
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         ctx.inputs = inputs
-        needs = tuple([x.requires_grad for x in inputs]) if _grad_enabled else ()
+        if _grad_enabled:
+            needs = tuple([x.requires_grad for x in inputs])
+        else:
+            needs = (False,) * len(inputs)
         ctx.needs_input_grad = needs
         try:
             out = ctx.forward(*[x.data for x in inputs], **params)
         except ValueError as exc:
             shapes = " and ".join(str(x.data.shape) for x in inputs)
             raise ValueError(f"{cls.__name__} on shapes {shapes}: {exc}") from None
-        if out.__class__ is not np.ndarray:
+        if out.__class__ is not _ndarray:
             out = np.asarray(out)
-        if out.dtype == _FLOAT64 and not cls.exact_dtype and not any(x.data.dtype == _FLOAT64 for x in inputs):
-            out = out.astype(_tensor.default_float())  # int or float32 inputs: NumPy upcast
+        if out.dtype is _FLOAT64 and not cls.exact_dtype:
+            out = _float64_fixup(out, inputs)
+        result = _new(Tensor)
+        result.data, result.grad, result._retains_grad = out, None, False
         if True in needs:
-            result = Tensor._make(out, True, ctx)
+            result.requires_grad, result._ctx = True, ctx
             ctx._output = weakref.ref(result)
-            return result
-        return Tensor._make(out, False, None)
+        else:
+            result.requires_grad, result._ctx = False, None
+        return result
 
     @property
     def output(self):
@@ -118,7 +132,7 @@ class Function:
 # ***** the graph walk *****
 
 def _topological_order(roots):
-    """Non-leaf tensors reachable from roots, each after all tensors it depends on (iterative DFS)."""
+    """Non-leaf tensors reachable from roots, each after all it depends on (iterative DFS)."""
     order, visited = [], set()
     stack = [(root, False) for root in roots]
     while stack:
@@ -133,27 +147,38 @@ def _topological_order(roots):
         if inputs is None:
             raise RuntimeError(_FREED)
         stack.append((node, True))
-        stack.extend((x, False) for x in inputs if x.requires_grad and id(x) not in visited)
+        stack += [(x, False) for x in inputs if x.requires_grad and id(x) not in visited]
     return order
 
 
 def sum_to(grad, shape):
-    """Sums a broadcast gradient back to `shape` (the one place broadcasting is undone)."""
+    """Sums a broadcast gradient back to `shape` (the one place broadcasting is undone): with
+    Tensor ops under create_graph, directly on the array otherwise."""
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and grad.shape[lead + i] != 1)
+    if not _grad_enabled:
+        summed = grad.data.sum(axis=axes, keepdims=True).reshape(shape)
+        return _tensor.Tensor._make(summed, False, None)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def _add(a, b):
+    """a + b for gradients: an op under create_graph, a bare array add otherwise."""
+    if _grad_enabled:
+        return a + b
+    return _tensor.Tensor._make(a.data + b.data, False, None)
 
 
 def _accumulate(t, g, create_graph):
     """t.grad += g. A first gradient is copied unless it carries a graph: backward passes often
     hand the same array to several inputs, and optimizers may update `.grad` in place."""
     if t.grad is not None:
-        t.grad = t.grad + g
+        t.grad = _add(t.grad, g)
     elif create_graph:
         t.grad = g
     else:
@@ -181,7 +206,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     order = _topological_order(roots)
     wanted = None if targets is None else {id(t) for t in targets}
     found = {}
-    with _set_grad_mode(create_graph):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, create_graph
+    try:
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
@@ -198,16 +225,18 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
             for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
                 if not need or gx is None:
                     continue
-                if gx.shape != x.data.shape:
+                if gx.data.shape != x.data.shape:
                     gx = sum_to(gx, x.data.shape)
-                if gx.data.dtype != x.data.dtype:
+                if gx.data.dtype is not x.data.dtype and gx.data.dtype != x.data.dtype:
                     gx = gx.astype(x.data.dtype)
                 key = id(x)
-                grads[key] = grads[key] + gx if key in grads else gx
+                grads[key] = _add(grads[key], gx) if key in grads else gx
                 if x._ctx is None and wanted is None:
                     _accumulate(x, grads.pop(key), create_graph)
             if not retain_graph:
                 _free(ctx)
+    finally:
+        _grad_enabled = previous
     if wanted is not None:
         for key, g in grads.items():  # leaves among the targets
             if key in wanted:

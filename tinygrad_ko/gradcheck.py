@@ -1,9 +1,9 @@
 """Finite-difference gradient checks in float64: first order, and second order through create_graph.
 
-The check projects the output on a random direction v and compares, for every input element, the
-analytic d(v . f)/dx (one backward pass) with the central difference (v . f(x + eps) - v . f(x - eps))
-/ 2 eps. Second order applies the same check to x -> u . grad(v . f, x, create_graph=True), which
-exercises every backward's own backward.
+The check projects the output on a random direction v and compares, for every input element,
+the analytic d(v . f)/dx (one backward pass) with the central difference
+(v . f(x + eps) - v . f(x - eps)) / 2 eps. Second order applies the same check to
+x -> u . grad(v . f, x, create_graph=True), which exercises every backward's own backward.
 """
 import numpy as np
 
@@ -84,7 +84,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, order=1, seed=0):
             diff = [x for x in xs if x.requires_grad]
             grads = autograd.grad(_project(fn(*xs), probe_direction), diff, create_graph=True,
                                   allow_unused=True)
-            terms = [(g * w).sum() for g, w in zip(grads, weights) if g is not None and g.requires_grad]
+            terms = [(g * w).sum() for g, w in zip(grads, weights)
+                     if g is not None and g.requires_grad]
             total = terms[0] if terms else _tensor.Tensor(0.0, dtype=np.float64)
             for term in terms[1:]:
                 total = total + term

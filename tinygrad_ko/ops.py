@@ -1,24 +1,26 @@
-"""The first-class differentiable ops: one Function each, forward (ndarrays) beside backward (Tensor ops).
+"""The first-class differentiable ops: one Function each, forward (ndarrays) beside backward.
 
-Everything else on Tensor (sqrt, abs, mean, var, softplus, gelu, flatten, stack, split, dropout, …) is
-a one-line composition of these, written in tensor.py.
+Everything else on Tensor (sqrt, abs, mean, var, softplus, gelu, flatten, stack, split, dropout, …)
+is a one-line composition of these, written in tensor.py.
 
     binary      Add Sub Mul Div Pow Maximum Minimum Where Matmul
     unary       Neg Exp Log Relu Sigmoid Tanh Erf Clip Cast
     reduce      Sum Max Min
     movement    Reshape Permute Expand Getitem ScatterAdd Concatenate Pad
 
-Conventions: backward returns one gradient per input (None where `needs_input_grad` is False) and may
-return it in the broadcast shape, since the engine sums it back to the input's shape. Constant masks
-(relu, clip, max ties, where) enter backward as plain arrays multiplied into the gradient, so their
-second derivative is correctly zero. Import cycle: see autograd.py.
+Conventions: backward returns one gradient per input (None where `needs_input_grad` is False)
+and may return it in the broadcast shape, since the engine sums it back to the input's shape.
+Constant masks (relu, clip, max ties, where) enter backward as plain arrays multiplied into the
+gradient, so their second derivative is correctly zero. Import cycle: like autograd.py, this module imports the
+tensor module at its bottom and reaches tensor.Tensor only at call time.
 """
 import math
+import operator
 
 import numpy as np
 
 from ._backend import kernels
-from .autograd import Function
+from .autograd import Function, is_grad_enabled
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -103,7 +105,8 @@ class Maximum(Function):
 
     def backward(self, grad):
         need_a, need_b = self.needs_input_grad
-        return (grad * self.share_a if need_a else None), (grad * (1 - self.share_a) if need_b else None)
+        grad_a = grad * self.share_a if need_a else None
+        return grad_a, (grad * (1 - self.share_a) if need_b else None)
 
 
 class Minimum(Maximum):
@@ -124,33 +127,34 @@ class Where(Function):
 
 
 class Matmul(Function):
-    """np.matmul semantics (1-D operands, batched with broadcast batch dims); float operands run on
-    the kernels.matmul GEMM, integer ones on np.matmul. Backward is two more matmuls."""
+    """np.matmul semantics (1-D operands, batched with broadcast batch dims) through kernels.matmul,
+    the GEMM (float32/float64; other dtypes fall back to np.matmul there). Backward: two more."""
     def forward(self, a, b):
-        if a.dtype != b.dtype:
-            dtype = np.result_type(a, b)
-            a, b = a.astype(dtype), b.astype(dtype)
-        if a.dtype in _FLOATS:
-            return kernels.matmul(a, b)
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("operands must be at least 1-D")
-        return np.matmul(a, b)
+        return kernels.matmul(a, b)
 
     def backward(self, grad):
         a, b = self.inputs
-        need_a, need_b = self.needs_input_grad
-        a2 = a.unsqueeze(0) if a.ndim == 1 else a          # (k,) -> (1, k)
-        b2 = b.unsqueeze(-1) if b.ndim == 1 else b         # (k,) -> (k, 1)
-        g2 = grad.unsqueeze(-1) if b.ndim == 1 else grad  # restore the dropped n axis, then m
-        g2 = g2.unsqueeze(-2) if a.ndim == 1 else g2
-        grad_a = grad_b = None
-        if need_a:
-            grad_a = g2 @ b2.swapaxes(-1, -2)
-            grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
-        if need_b:
-            grad_b = a2.swapaxes(-1, -2) @ g2
-            grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
-        return grad_a, grad_b
+        if is_grad_enabled():  # create_graph: differentiable Tensor matmuls
+            return _matmul_grads(a, b, grad, self.needs_input_grad, operator.matmul)
+        # NOTE: otherwise straight to the GEMM on arrays: two kernel calls, no graph bookkeeping
+        grads = _matmul_grads(a.data, b.data, grad.data, self.needs_input_grad, kernels.matmul)
+        return tuple(None if g is None else _tensor.Tensor._make(g, False, None) for g in grads)
+
+
+def _matmul_grads(a, b, grad, needs, matmul):
+    """(dL/da, dL/db) for a @ b on Tensors or arrays; 1-D operands get their dropped axis back."""
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a          # (k,) -> (1, k)
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b          # (k,) -> (k, 1)
+    g2 = grad.reshape(grad.shape + (1,)) if b.ndim == 1 else grad  # restore n, then m
+    g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if a.ndim == 1 else g2
+    grad_a = grad_b = None
+    if needs[0]:
+        grad_a = matmul(g2, b2.swapaxes(-1, -2))
+        grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
+    if needs[1]:
+        grad_b = matmul(a2.swapaxes(-1, -2), g2)
+        grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
+    return grad_a, grad_b
 
 
 # ***** unary ops *****
@@ -273,7 +277,9 @@ class Max(Function):
         kept = self.reduce(x, axis=self.axes, keepdims=True)
         hit = x == kept
         self.share = (hit / hit.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
-        return kept if keepdims else kept.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        if keepdims:
+            return kept
+        return kept.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, grad):
         return grad.reshape(_kept_shape(self.share.shape, self.axes)) * self.share
@@ -305,7 +311,7 @@ class Permute(Function):
 
 
 class Expand(Function):
-    """Broadcast to a larger shape (a read-only view); backward is the engine's sum back to shape."""
+    """Broadcast to a larger shape (a read-only view); backward is the engine's sum to shape."""
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
 
@@ -314,13 +320,14 @@ class Expand(Function):
 
 
 class Getitem(Function):
-    """x[index] for a normalized NumPy index; backward scatter-adds (repeated indices accumulate)."""
+    """x[index] for a normalized NumPy index; backward scatter-adds (repeats accumulate)."""
     def forward(self, x, index, advanced):
         self.input_shape, self.index, self.advanced = x.shape, index, advanced
         return x[index]
 
     def backward(self, grad):
-        return ScatterAdd.apply(grad, index=self.index, advanced=self.advanced, shape=self.input_shape)
+        return ScatterAdd.apply(grad, index=self.index, advanced=self.advanced,
+                                shape=self.input_shape)
 
 
 class ScatterAdd(Function):
@@ -347,18 +354,21 @@ class Concatenate(Function):
 
     def backward(self, grad):
         lead = (slice(None),) * self.axis
+        pieces = zip(self.bounds, self.bounds[1:], self.needs_input_grad)
         return tuple(grad[lead + (slice(start, stop),)] if need else None
-                     for start, stop, need in zip(self.bounds, self.bounds[1:], self.needs_input_grad))
+                     for start, stop, need in pieces)
 
 
 class Pad(Function):
     """Constant padding with np.pad's pad_width; backward slices the interior back out."""
     def forward(self, x, pad_width, value=0.0):
         out = np.pad(x, pad_width, mode="constant", constant_values=value)
-        self.interior = tuple(slice(before, before + n)
-                              for (before, _), n in zip(np.broadcast_to(pad_width, (x.ndim, 2)).tolist(),
-                                                        x.shape))
+        widths = np.broadcast_to(pad_width, (x.ndim, 2)).tolist()
+        self.interior = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
         return out
 
     def backward(self, grad):
         return grad[self.interior]
+
+
+from . import tensor as _tensor  # noqa: E402  (late: tensor.py imports this module)

@@ -1,10 +1,10 @@
-"""Tensor: a NumPy array plus the autograd bookkeeping, with every op written out as a one-line method.
+"""Tensor: a NumPy array plus autograd bookkeeping, with every op written out as a one-line method.
 
 dtype rules (documented in the README):
-- Floats default to float32: `Tensor([1.5])`, `tg.randn(3)` and `tg.zeros(3)` are float32. NumPy arrays keep
-  their dtype (float64 arrays stay float64, and are not copied).
-- Python and NumPy scalars never upcast a tensor: float32 tensor * 2.0 stays float32; an int tensor with
-  a float scalar becomes the default float.
+- Floats default to float32: `Tensor([1.5])`, `tg.randn(3)` and `tg.zeros(3)` are float32. NumPy
+  arrays keep their dtype (float64 arrays stay float64, and are not copied).
+- Python and NumPy scalars never upcast a tensor: float32 tensor * 2.0 stays float32; an int
+  tensor with a float scalar becomes the default float.
 - Tensor with tensor follows NumPy (float32 + float64 -> float64), except that int or float32 inputs
   never produce float64: int tensor / int tensor and int + float32 give float32.
 
@@ -18,6 +18,7 @@ from . import autograd, ops
 from .ops import normalize_axes
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
+_INT64 = np.dtype(np.int64)
 _SCALARS = (int, float, np.number, np.bool_)
 _rng = np.random.default_rng()
 _new = object.__new__
@@ -48,7 +49,8 @@ def _to_array(data, dtype):
         try:
             array = np.asarray(data)
         except (ValueError, TypeError) as exc:
-            raise TypeError(f"Tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
+            raise TypeError(f"Tensor: cannot build a tensor from {type(data).__name__}: "
+                            f"{exc}") from None
         if array.dtype.kind == "f" and dtype is None:
             dtype = _DEFAULT_FLOAT
     if array.dtype.kind not in "biuf":
@@ -57,22 +59,31 @@ def _to_array(data, dtype):
     return array if dtype is None else array.astype(dtype, copy=False)
 
 
-def lift(x, inputs, op):
-    """A non-Tensor operand of `op` as a constant Tensor. Scalars take the dtype of the tensor
-    operand (an int tensor with a float scalar takes the default float); arrays keep theirs."""
-    if isinstance(x, _SCALARS):
-        like = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
-        if isinstance(x, (float, np.floating)):
-            dtype = like if like is not None and like.kind == "f" else _DEFAULT_FLOAT
-        elif isinstance(x, (int, np.integer, np.bool_)):
-            dtype = like if like is not None and like.kind in "fiu" else np.dtype(np.int64)
-        else:
-            raise TypeError(f"{op}: unsupported scalar operand of type {type(x).__name__}")
-        return Tensor._make(np.asarray(x, dtype), False, None)
-    if isinstance(x, (np.ndarray, list, tuple)):
+def lift_all(inputs, op):
+    """Op inputs with every non-Tensor turned into a constant Tensor (see lift)."""
+    like = None
+    for t in inputs:
+        if isinstance(t, Tensor):
+            like = t.data.dtype
+            break
+    return tuple(t if isinstance(t, Tensor) else lift(t, like, op) for t in inputs)
+
+
+def lift(x, like, op):
+    """A non-Tensor operand of `op` as a constant Tensor. Scalars take the dtype `like` of the
+    tensor operand (an int tensor with a float scalar takes the default float); arrays and lists
+    keep their own dtype (see Tensor())."""
+    kind = type(x)
+    if kind is float or (kind is not int and isinstance(x, (float, np.floating))):
+        dtype = like if like is not None and like.kind == "f" else _DEFAULT_FLOAT
+    elif kind is int or isinstance(x, (int, np.integer, np.bool_)):
+        dtype = like if like is not None and like.kind in "fiu" else _INT64
+    elif isinstance(x, (np.ndarray, list, tuple)):
         return Tensor(x)
-    raise TypeError(f"{op}: unsupported operand of type {type(x).__name__} (expected a Tensor, "
-                    f"a number or an array)")
+    else:
+        raise TypeError(f"{op}: unsupported operand of type {kind.__name__} (expected a Tensor, "
+                        f"a number or an array)")
+    return Tensor._make(np.asarray(x, dtype), False, None)
 
 
 class Tensor:
@@ -99,7 +110,8 @@ class Tensor:
     @staticmethod
     def _make(data, requires_grad, ctx):
         t = _new(Tensor)
-        t.data, t.grad, t.requires_grad, t._ctx, t._retains_grad = data, None, requires_grad, ctx, False
+        t.data, t.grad, t._retains_grad = data, None, False
+        t.requires_grad, t._ctx = requires_grad, ctx
         return t
 
     # ***** properties and conversions *****
@@ -127,6 +139,7 @@ class Tensor:
     def __float__(self): return float(self.data)
     def __int__(self): return int(self.data)
     def __repr__(self): return _repr(self)
+    def __reduce__(self): return _rebuild, (self.data, self.requires_grad)
 
     # ***** autograd *****
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -193,10 +206,10 @@ class Tensor:
     def dropout(self, p=0.5, training=True): return _dropout(self, p, training)
 
     # ***** reductions *****
-    def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return _reduce(ops.Sum, self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return _mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return _reduce(ops.Max, self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _reduce(ops.Min, self, axis, keepdims)
     def var(self, axis=None, keepdims=False, ddof=0): return _var(self, axis, keepdims, ddof)
     def std(self, axis=None, keepdims=False, ddof=0): return _var(self, axis, keepdims, ddof) ** 0.5
     def argmax(self, axis=None, keepdims=False): return _index_of(np.argmax, self, axis, keepdims)
@@ -204,7 +217,7 @@ class Tensor:
 
     # ***** movement *****
     def reshape(self, *shape): return ops.Reshape.apply(self, shape=_shape_arg(shape))
-    def flatten(self, start_dim=0, end_dim=-1): return self.reshape(_flat_shape(self, start_dim, end_dim))
+    def flatten(self, start_dim=0, end_dim=-1): return _flatten(self, start_dim, end_dim)
     def transpose(self, *axes): return ops.Permute.apply(self, axes=_transpose_axes(self, axes))
     def permute(self, *axes): return ops.Permute.apply(self, axes=_transpose_axes(self, axes))
     def swapaxes(self, a, b): return ops.Permute.apply(self, axes=_swapped(self.data.ndim, a, b))
@@ -212,7 +225,7 @@ class Tensor:
     def squeeze(self, axis=None): return self.reshape(_squeezed(self.data.shape, axis))
     def unsqueeze(self, axis): return self.reshape(_unsqueezed(self.data.shape, axis))
     def __getitem__(self, index): return ops.Getitem.apply(self, **_index_params(index))
-    def pad(self, pad_width, value=0.0): return ops.Pad.apply(self, pad_width=pad_width, value=value)
+    def pad(self, pad_width, value=0.0): return pad(self, pad_width, value)
     def split(self, indices_or_sections, axis=0): return split(self, indices_or_sections, axis)
     def astype(self, dtype): return _cast(self, np.dtype(dtype))
 
@@ -222,6 +235,13 @@ class Tensor:
 def _as_numpy(data, dtype, copy):
     array = data if dtype is None else data.astype(dtype, copy=False)
     return array.copy() if copy and array is data else array
+
+
+def _rebuild(data, requires_grad):
+    """Unpickling and deepcopy give a leaf with the same data and requires_grad (no graph)."""
+    t = Tensor(data)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _length(t):
@@ -253,7 +273,8 @@ def _compare(ufunc, a, b):
     try:
         return Tensor._make(np.asarray(ufunc(a.data, raw)), False, None)
     except ValueError as exc:
-        raise ValueError(f"{ufunc.__name__} on shapes {a.data.shape} and {np.shape(raw)}: {exc}") from None
+        shapes = f"{a.data.shape} and {np.shape(raw)}"
+        raise ValueError(f"{ufunc.__name__} on shapes {shapes}: {exc}") from None
 
 
 def _slopes(x, negative_slope):
@@ -296,7 +317,8 @@ def _mean(x, axis, keepdims):
 
 def _var(x, axis, keepdims, ddof):
     centered = x - x.mean(axis, keepdims=True)
-    return (centered * centered).sum(axis, keepdims) * (1.0 / max(_reduced_count(x, axis) - ddof, 1))
+    count = max(_reduced_count(x, axis) - ddof, 1)
+    return (centered * centered).sum(axis, keepdims) * (1.0 / count)
 
 
 def _index_of(fn, x, axis, keepdims):
@@ -311,18 +333,22 @@ def _shape_arg(shape):
     return tuple(int(n) for n in shape)
 
 
-def _flat_shape(x, start_dim, end_dim):
+def _reduce(op, x, axis, keepdims):
+    return op.apply(x, axis=axis, keepdims=keepdims)
+
+
+def _flatten(x, start_dim, end_dim):
     shape = x.data.shape
     if not shape:
-        return (1,)
+        return x.reshape(1)
     start, end = start_dim % len(shape), end_dim % len(shape)
-    return shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
+    return x.reshape(shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
 
 
 def _transpose_axes(x, axes):
     axes = _shape_arg(axes) if axes else tuple(reversed(range(x.data.ndim)))
     if sorted(a % max(x.data.ndim, 1) for a in axes) != list(range(x.data.ndim)):
-        raise ValueError(f"axes {axes} are not a permutation of the {x.data.ndim} axes of {x.data.shape}")
+        raise ValueError(f"axes {axes} are not a permutation of the axes of shape {x.data.shape}")
     return tuple(a % x.data.ndim for a in axes)
 
 
@@ -333,7 +359,9 @@ def _swapped(ndim, a, b):
 
 
 def _squeezed(shape, axis):
-    axes = normalize_axes(axis, len(shape)) if axis is not None else [i for i, n in enumerate(shape) if n == 1]
+    if axis is None:
+        return tuple(n for n in shape if n != 1)
+    axes = normalize_axes(axis, len(shape))
     for a in axes:
         if shape[a] != 1:
             raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
@@ -459,7 +487,9 @@ def _dtype_of(t):
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     """np.arange; int64 when every argument is an int, float32 otherwise."""
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _created(values, dtype or (_DEFAULT_FLOAT if values.dtype.kind == "f" else None), requires_grad)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = _DEFAULT_FLOAT
+    return _created(values, dtype, requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):

@@ -21,6 +21,7 @@ from .. import optim as optim_module
 from ..autograd import no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
 from ..nn.module import InputLayer, Layer, SymbolicTensor, train_mode
+from ..tensor import default_rng
 from . import saving
 from .data import (MeanTracker, apply_class_weight, as_array, batch_index, check_labels,
                    logs_result, loss_weight, single_tensor, take, unpack_validation)
@@ -211,13 +212,12 @@ class Model(Layer):
         history = History()
         cbs = self._callbacks(callbacks, history, verbose, epochs=epochs, steps=steps)
         self.stop_training = False
-        rng = np.random.default_rng(np.random.randint(2**31))  # follows np.random.seed/manual_seed
         cbs.on_train_begin()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
-            order = rng.permutation(len(x)) if shuffle else None
+            order = default_rng().permutation(len(x)) if shuffle else None  # tg.manual_seed
             tracker, logs = MeanTracker(), {}
             for step in range(steps):
                 index = batch_index(order, step, batch_size, len(x))
