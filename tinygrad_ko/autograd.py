@@ -11,6 +11,7 @@ every visited Function drops its inputs and saved arrays unless retain_graph is 
 Import cycle: tensor.py imports this module at the top; this module imports the tensor *module* at
 its bottom (after Function exists) and reaches `tensor.Tensor` only inside functions, at call time.
 """
+import functools
 import weakref
 
 import numpy as np
@@ -29,8 +30,13 @@ def is_grad_enabled():
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode and restores the previous one on exit."""
+    """Context manager and decorator (`@no_grad()` or `@no_grad`) that sets grad mode and restores
+    the previous one on exit."""
     enabled = True
+
+    def __new__(cls, fn=None):
+        mode = super().__new__(cls)
+        return mode if fn is None else mode(fn)
 
     def __enter__(self):
         global _grad_enabled
@@ -41,10 +47,10 @@ class _GradMode:
         _grad_enabled = self._previous
 
     def __call__(self, fn):
+        @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self.__class__():
                 return fn(*args, **kwargs)
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
@@ -56,11 +62,6 @@ class no_grad(_GradMode):
 class enable_grad(_GradMode):
     """Turns graph recording back on inside a `no_grad` block."""
     enabled = True
-
-
-class _set_grad_mode(_GradMode):
-    def __init__(self, enabled):
-        self.enabled = enabled
 
 
 def _float64_fixup(out, inputs):
