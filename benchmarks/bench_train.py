@@ -1,7 +1,7 @@
-"""Training throughput of the toy CNN: tinygrad_ko (C backend), tinygrad_ko (NumPy backend), PyTorch CPU.
+"""Training throughput of the toy CNN: tinygrad_ko's C and NumPy backends against PyTorch CPU.
 
     PYTHONPATH=. python benchmarks/bench_train.py [--steps 40] [--batches 32 128] [--threads 2]
-    PYTHONPATH=. python benchmarks/bench_train.py --profile      # where one training step's time goes
+    PYTHONPATH=. python benchmarks/bench_train.py --profile   # where a training step's time goes
 
 Each measurement runs in its own subprocess (so peak RSS is that framework's alone), holding the
 Fashion-MNIST training set as float32 (random images when the data set is not installed). Rounds
@@ -33,7 +33,7 @@ def training_data():
     except (datasets.DataUnavailableError, datasets.CorruptDataError):
         rng = np.random.default_rng(0)
         x, y = rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60000)
-    return (x.reshape(-1, 28, 28, 1) / np.float32(255.0)).astype(np.float32), y.astype(np.int64)
+    return x.reshape(-1, 28, 28, 1) / np.float32(255.0), y.astype(np.int64)
 
 
 def peak_rss_mib():
@@ -113,7 +113,8 @@ def measure(framework, batch, steps, threads):
                "--batches", str(batch), "--steps", str(steps), "--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        print(f"  {framework} batch {batch} failed:\n{done.stderr.strip()[-2000:]}", file=sys.stderr)
+        print(f"  {framework} batch {batch} failed:\n{done.stderr.strip()[-2000:]}",
+              file=sys.stderr)
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,4 +1,4 @@
-"""The keras facade: the study notes' code runs unchanged but for the import; nothing is reimplemented."""
+"""The keras facade: the study notes' code runs unchanged but for the import; nothing is redone."""
 import ast
 import gzip
 import os
@@ -142,3 +142,18 @@ def test_clear_session_restarts_names():
     keras.layers.Dense(3)
     keras.backend.clear_session()
     assert keras.layers.Dense(3).name == "dense"
+
+
+def test_seed_002_imports_and_plot_model(tmp_path, capsys, monkeypatch):
+    from tinygrad_ko.keras.layers import Dense, Flatten, Input  # noqa: F401 (seed 002's imports)
+    from tinygrad_ko.keras.models import Model, Sequential  # noqa: F401
+    from tinygrad_ko.keras.utils import plot_model
+    inputs = Input(shape=(28, 28, 1))
+    model = Model(inputs=inputs, outputs=Dense(10, activation="softmax")(Flatten()(inputs)))
+    plot_model(model, to_file=str(tmp_path / "model.dot"), show_shapes=True)
+    text = (tmp_path / "model.dot").read_text()
+    assert text.startswith("digraph model {") and "flatten: Flatten | output: (None, 784)" in text
+    assert "layer1 -> layer2;" in text
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    plot_model(model, to_file=str(tmp_path / "m.png"))
+    assert "not installed" in capsys.readouterr().out and (tmp_path / "m.dot").exists()
