@@ -138,7 +138,7 @@ class Model(Layer):
         self.loss = losses_module.get(loss) if loss is not None else None
         self.loss_weight = loss_weight(loss_weights)
         self._metric_specs = list(metrics or [])
-        self.compiled_metrics = None  # resolved against the data by _resolve_metrics
+        self.compiled_metrics = None  # resolved against the first targets by _bind
         self._loss_spec, self._loss_weights = loss, loss_weights
         warning = logits_mismatch(self, self.loss) if self.built or self._layers_list else None
         if warning:
@@ -149,7 +149,9 @@ class Model(Layer):
             raise RuntimeError(f"You must call model.compile(optimizer=..., loss=...) before "
                                f"{what}.")
 
-    def _resolve_metrics(self, y):
+    def _bind(self, y):
+        """Once, on the first targets: resolves "accuracy" and the like against their shape, and
+        binds the optimizer to the trainable weights."""
         if self.compiled_metrics is None:
             self.compiled_metrics = [
                 metrics_module.get_metric(spec, y.shape, self.output_shape, loss=self.loss)
@@ -341,7 +343,9 @@ class Model(Layer):
         if x.dtype != self.dtype:  # converted once for the whole data set, never per batch
             x = x.astype(self.dtype)
         if not self._layers_list:
-            raise ValueError(f"{what}: model {self.name!r} has no layers")
+            raise ValueError(f"{what}: model {self.name!r} has no layers. Build models with "
+                             f"keras.Sequential([...]) or keras.Model(inputs, outputs); "
+                             f"subclassing Model with your own call() is not supported")
         if not self.built:
             self._build_once((None,) + x.shape[1:])
         expected = self.build_input_shape
@@ -368,7 +372,7 @@ class Model(Layer):
             if sample_weight.shape != (len(x),):
                 raise ValueError(f"{what}: sample_weight must have shape ({len(x)},), "
                                  f"got {sample_weight.shape}")
-        self._resolve_metrics(y)
+        self._bind(y)
         return x, y, sample_weight
 
     # -- weights and saving --
