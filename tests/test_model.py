@@ -367,6 +367,9 @@ def test_bad_input_errors():
         model.fit(x, bad, verbose=0)
     with pytest.raises(ValueError, match="validation_split"):
         model.fit(x, y, validation_split=1.5, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.fit(x, y, batch_size=0, verbose=0)
+    assert model.evaluate(x, y, batch_size=None, verbose=0)[0] > 0
     with pytest.raises(ValueError, match="no layers"):
         Sequential().predict(x)
     with pytest.raises(ValueError, match="has not been built"):
