@@ -111,8 +111,8 @@ def main():
     print_table(rows, [("threads", "threads", "{}"), ("case", "case", "{}"),
                        ("numpy", "NumPy µs", "{:.2f}"), ("tinygrad_ko", "tinygrad_ko µs", "{:.2f}"),
                        ("torch", "torch µs", "{:.2f}"), ("ratio", "tinygrad_ko / torch", "{:.2f}")],
-                title=f"µs per call, best of {args.repeat} interleaved {RUN_SECONDS * 1e3:g} ms runs "
-                      f"(tinygrad_ko backend: {tg.get_backend()})")
+                title=f"µs per call, best of {args.repeat} interleaved {RUN_SECONDS * 1e3:g} ms "
+                      f"runs (tinygrad_ko backend: {tg.get_backend()})")
     write_json(args.json, {"rows": rows})
 
 
