@@ -275,33 +275,38 @@ def _c_order(a):
 class MaxPool2d(Function):
     def forward(self, x, pool_size, strides, padding):
         y, self.argmax = _kernels.maxpool2d_forward(_c_order(x), pool_size, strides, padding)
-        self.x_shape = x.shape
+        self.x_shape, self.window = x.shape, dict(pool_size=pool_size, strides=strides,
+                                                  padding=padding)
         return y
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
+                                       **self.window)
 
 
 class MaxPool2dBackward(Function):
     """dy scattered to the saved argmax (linear in dy: its gradient is MaxPool2dGather)."""
 
-    def forward(self, dy, argmax, x_shape):
-        self.argmax = argmax
-        return _kernels.maxpool2d_backward(_c_order(dy), argmax, x_shape)
+    def forward(self, dy, argmax, x_shape, pool_size, strides, padding):
+        self.argmax, self.window = argmax, dict(pool_size=pool_size, strides=strides,
+                                                padding=padding)
+        return _kernels.maxpool2d_backward(_c_order(dy), argmax, x_shape, **self.window)
 
     def backward(self, grad):
-        return MaxPool2dGather.apply(grad, argmax=self.argmax)
+        return MaxPool2dGather.apply(grad, argmax=self.argmax, **self.window)
 
 
 class MaxPool2dGather(Function):
     """ddx gathered at the saved argmax (the adjoint of MaxPool2dBackward)."""
 
-    def forward(self, ddx, argmax):
+    def forward(self, ddx, argmax, pool_size, strides, padding):
         self.argmax, self.x_shape = argmax, ddx.shape
+        self.window = dict(pool_size=pool_size, strides=strides, padding=padding)
         return _kernels.maxpool2d_gather(_c_order(ddx), argmax)
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
+                                       **self.window)
 
 
 class AvgPool2d(Function):
