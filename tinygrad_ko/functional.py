@@ -580,12 +580,15 @@ class CrossEntropy(Function):
 
 
 def _logits_of(x, function_class, axis):
-    """The input of a softmax/sigmoid output (Keras's from_logits shortcut), else None."""
+    """The input of a softmax/sigmoid output (Keras's from_logits shortcut), else None. A graph
+    already freed by a backward pass has forgotten its input: the probabilities are used then."""
     ctx = getattr(x, "_ctx", None)
-    if isinstance(ctx, function_class) and (function_class is not Softmax
-                                            or ctx.rows.axes == _normalize_axes(axis, x.ndim)):
-        return ctx.inputs[0]
-    return None
+    if not isinstance(ctx, function_class) or getattr(ctx, "inputs", None) is None:
+        return None
+    if function_class is Softmax and (getattr(ctx, "rows", None) is None
+                                      or ctx.rows.axes != _normalize_axes(axis, x.ndim)):
+        return None
+    return ctx.inputs[0]
 
 
 def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reduction="mean",
