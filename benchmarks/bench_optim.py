@@ -69,11 +69,13 @@ def bench_set(set_name, shapes, threads, repeat, torch, rng):
                 topt = make_torch(torch, tps, foreach)
                 fns[f"torch foreach={foreach}"] = topt.step
         best = race(fns, repeat=repeat)
-        # one step of each from the same start, to show the fused pass computes the same thing
-        a = [v.copy() for v in values]
-        b = [v.copy() for v in values]
-        _raw_step(c_impl, name, a, grads, [[np.zeros_like(v) for _ in range(n_state)] for v in values])
-        _raw_step(ref, name, b, grads, [[np.zeros_like(v) for _ in range(n_state)] for v in values])
+        # three steps of each from the same start, to show the fused pass computes the same thing
+        a, b = [v.copy() for v in values], [v.copy() for v in values]
+        a_states = [[np.zeros_like(v) for _ in range(n_state)] for v in values]
+        b_states = [[np.zeros_like(v) for _ in range(n_state)] for v in values]
+        for _ in range(3):
+            _raw_step(c_impl, name, a, grads, a_states)
+            _raw_step(ref, name, b, grads, b_states)
         err = max(max_abs_err(x, y) for x, y in zip(a, b))
         for impl, seconds in best.items():
             rows.append({"set": set_name, "optimizer": name, "threads": threads, "impl": impl,

@@ -29,8 +29,10 @@ typedef double (*sumsq_fn)(const void *x, int64_t lo, int64_t hi);
 
 /* Elements per OpenMP work item: big enough to amortize scheduling, small enough to balance. */
 #define OPTIM_BLOCK ((int64_t)1 << 14)
-/* Below this many elements the update runs on the calling thread. */
-#define OPTIM_PARALLEL_MIN ((int64_t)1 << 17)
+/* Below this many elements (4 MiB of float32 per buffer: beyond the caches, where one core cannot
+ * saturate DRAM) the update runs on the calling thread; waking a team costs more below it, and on
+ * a busy machine a descheduled worker would stall the whole step. */
+#define OPTIM_PARALLEL_MIN ((int64_t)1 << 20)
 
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))

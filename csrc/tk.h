@@ -40,7 +40,8 @@ void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int
                          const double *B, int64_t ldb, int64_t stride_b, double beta, double *C,
                          int64_t ldc, int64_t stride_c, void *workspace);
 /* Benchmark helper: runs iters rounds of independent FMA chains on the calling thread with the
-   active ISA's widest vectors; returns the FLOP/s it achieved (the machine's per-core peak). */
+   active ISA's widest vectors; returns the FLOP/s it achieved per second of the thread's CPU time
+   (the core's peak, undisturbed by other jobs sharing the machine). */
 double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */

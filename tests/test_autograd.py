@@ -125,6 +125,13 @@ def test_no_grad_and_enable_grad():
 
     assert not predict(x).requires_grad and tg.is_grad_enabled()
 
+    @tg.no_grad
+    def predict_bare(t):
+        """Doc."""
+        return t * 2
+
+    assert not predict_bare(x).requires_grad and predict_bare.__doc__ == "Doc."
+
 
 def test_detach_and_requires_grad_():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)

@@ -368,3 +368,35 @@ def test_subclass_call_without_training_argument(rng):
 
     x = rng.normal(size=(2, 3)).astype(np.float32)
     np.testing.assert_allclose(Doubler()(x, training=True).numpy(), 2 * x)
+
+
+def test_layers_train_with_plain_gradient_descent(rng):
+    """The five-line loop over layer weights, with the L2 penalties from ``losses`` added."""
+    x = rng.normal(size=(64, 2)).astype(np.float32)
+    y = (x[:, :1] * x[:, 1:] > 0).astype(np.float32)  # XOR of the signs: needs the hidden layer
+    hidden = nn.Dense(16, activation="tanh", kernel_regularizer=nn.regularizers.l2(1e-4))
+    out = nn.Dense(1, activation="sigmoid")
+    losses = []
+    for _ in range(300):
+        p = out(hidden(x, training=True), training=True)
+        loss = -(y * p.log() + (1 - y) * (1 - p).log()).mean() + sum(hidden.losses)
+        weights = hidden.trainable_weights + out.trainable_weights
+        for w in weights:
+            w.grad = None
+        loss.backward()
+        for w in weights:
+            w.data -= 0.5 * w.grad.data
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_softmax_output_keeps_its_logits_for_the_loss():
+    """A Dense(softmax) output is F.softmax's result, so a from_logits=False loss uses the logits
+    and stays finite where the probabilities underflow (Keras's behaviour)."""
+    from tinygrad_ko import functional as F
+    dense = nn.Dense(3, activation="softmax", kernel_initializer="zeros", dtype="float64")
+    dense(np.zeros((1, 2)))
+    dense.set_weights([np.array([[200.0, 0.0, -200.0], [0.0, 0.0, 0.0]]), np.zeros(3)])
+    probs = dense(np.array([[1.0, 0.0]]))
+    loss = F.cross_entropy(probs, np.array([2]), from_logits=False).item()
+    assert loss == pytest.approx(400.0, rel=1e-9)

@@ -5,6 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ko as tg
 
@@ -322,3 +325,22 @@ def test_op_semantics_match_torch(torch, name, ours, theirs):
     (out * weights).sum().backward()
     (tout * torch.tensor(weights)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ---- broadcasting, property-based ----
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       op=st.sampled_from(["add", "sub", "mul", "div", "maximum"]))
+def test_broadcast_gradients_reduce_to_input_shapes(shapes, op):
+    rng = np.random.default_rng(0)
+    (shape_a, shape_b), out_shape = shapes.input_shapes, shapes.result_shape
+    a = tg.Tensor(rng.standard_normal(shape_a), requires_grad=True)
+    b = tg.Tensor(rng.uniform(0.5, 2.0, shape_b), requires_grad=True)
+    fn = {"add": lambda p, q: p + q, "sub": lambda p, q: p - q, "mul": lambda p, q: p * q,
+          "div": lambda p, q: p / q, "maximum": lambda p, q: p.maximum(q)}[op]
+    out = fn(a, b)
+    assert out.shape == out_shape
+    out.sum().backward()
+    assert a.grad.shape == shape_a and b.grad.shape == shape_b
+    assert tg.gradcheck(fn, [a.data, b.data])

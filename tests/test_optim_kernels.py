@@ -11,7 +11,8 @@ from tinygrad_ko._backend import c_available, kernels, ref
 
 pytestmark = pytest.mark.kernel
 
-SIZES = [1, 7, 16, 33, 16385, 131073 + 5]
+SIZES = [1, 7, 16, 33, 16385]  # around the vector widths and one OpenMP block
+LARGE = (1 << 20) + 5  # past the threshold where the update is split among threads
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 
 
@@ -91,7 +92,7 @@ def test_rmsprop_matches_reference(c_impl, simd, rng, dtype, n, momentum, center
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [0, 1, 15, 17, 16385, 300007])
+@pytest.mark.parametrize("n", [0, 1, 15, 17, 16385, LARGE])
 def test_sum_squares_matches_reference_and_ignores_thread_count(c_impl, simd, rng, dtype, n):
     x = rng.standard_normal(n).astype(dtype)
     before = tg.get_num_threads()
@@ -106,9 +107,28 @@ def test_sum_squares_matches_reference_and_ignores_thread_count(c_impl, simd, rn
     np.testing.assert_allclose(one, ref.sum_squares(x), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sgd_update", "adam_update", "rmsprop_update"])
+def test_threaded_path_matches_reference(c_impl, rng, dtype, name):
+    before = tg.get_num_threads()
+    tg.set_num_threads(2)
+    try:
+        arrays = _arrays(rng, LARGE, dtype, 5)
+        arrays[2] = np.abs(arrays[2]) + 1.0
+        scalars = {"sgd_update": (0.1, 0.9, True), "adam_update": (0.01, 0.9, 0.999, 1e-7),
+                   "rmsprop_update": (0.01, 0.9, 0.5, 1e-7)}[name] + COMMON[1]
+        arrays = {"sgd_update": [arrays[0], arrays[1], arrays[4]],
+                  "adam_update": [arrays[0], arrays[1], arrays[2], arrays[3] ** 2, arrays[4]],
+                  "rmsprop_update": [arrays[0], arrays[2], arrays[1], arrays[3] * 0.1,
+                                     arrays[4]]}[name]
+        _assert_same(*_run_both(c_impl, name, arrays, scalars), dtype)
+    finally:
+        tg.set_num_threads(before)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_threads_give_identical_updates(c_impl, rng, threads):
-    p, m, g = _arrays(rng, 300007, np.float32, 3)
+    p, m, g = _arrays(rng, LARGE, np.float32, 3)
     v = np.abs(m)
     before = tg.get_num_threads()
     results = []

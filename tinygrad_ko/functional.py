@@ -183,7 +183,7 @@ def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
     """1-D cross-correlation of (N, L, C_in) sequences with a (k, C_in, C_out) kernel, plus bias b.
 
     padding: "valid", "same", "full", "causal" (Keras: (k - 1) * dilation zeros on the left only),
-    an int, or (left, right). Runs on the conv2d kernels as a 1-pixel-high image.
+    an int, (left, right) or ((left, right),). Runs on the conv2d kernels as a 1-pixel-high image.
 
     >>> F.conv1d(tg.Tensor([[1., 3, 2, 4, 5, 6, 1, 3]]).reshape(1, 8, 1),
     ...          tg.Tensor([2., 1, 3, 0, 1]).reshape(5, 1, 1), padding=2).reshape(8)
@@ -201,8 +201,9 @@ def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
                                         dilation)[2:])
     elif isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
         padding = ((0, 0), (padding, padding))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        padding = ((0, 0), tuple(padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) in (1, 2):
+        # (left, right), or ((left, right),): one pair per spatial axis, as conv2d takes two
+        padding = ((0, 0), tuple(padding[0] if len(padding) == 1 else padding))
     else:
         raise TypeError(f"conv1d: padding must be 'valid', 'same', 'full', 'causal', an int or "
                         f"(left, right), got {padding!r}")

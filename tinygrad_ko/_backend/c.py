@@ -382,41 +382,40 @@ def xent_dense(logits, target, row_scale, smoothing):
 
 # ---- optimizers ----
 
-_OPTIM_SUFFIX = {"float32": "_f32", "float64": "_f64"}
-_OPTIM_CTYPE = {"float32": "float *", "float64": "double *"}
+# by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
+_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
+                lib.tk_sum_squares_f32),
+          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
+                lib.tk_sum_squares_f64)}
 
 
-def _buf(arr, ctype):
-    return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+def _buf(ctype, arr):
+    return ffi.NULL if arr is None else ffi.from_buffer(ctype, arr)
 
 
 def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
                decay):
-    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
-    getattr(lib, "tk_sgd_update" + _OPTIM_SUFFIX[name])(
-        _buf(param, ctype), _buf(velocity, ctype), _buf(grad, ctype), param.size, learning_rate,
+    ctype, sgd, _, _, _ = _OPTIM[param.dtype.char]
+    sgd(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, grad), param.size, learning_rate,
         momentum, int(nesterov), grad_scale, clipvalue, decay)
 
 
 def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
                 decay):
-    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
-    getattr(lib, "tk_adam_update" + _OPTIM_SUFFIX[name])(
-        _buf(param, ctype), _buf(m, ctype), _buf(v, ctype), _buf(v_hat, ctype), _buf(grad, ctype),
-        param.size, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue, decay)
+    ctype, _, adam, _, _ = _OPTIM[param.dtype.char]
+    adam(_buf(ctype, param), _buf(ctype, m), _buf(ctype, v), _buf(ctype, v_hat), _buf(ctype, grad),
+         param.size, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue, decay)
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
                    epsilon, grad_scale, clipvalue, decay):
-    name, ctype = param.dtype.name, _OPTIM_CTYPE[param.dtype.name]
-    getattr(lib, "tk_rmsprop_update" + _OPTIM_SUFFIX[name])(
-        _buf(param, ctype), _buf(velocity, ctype), _buf(momentum_buf, ctype),
-        _buf(average_grad, ctype), _buf(grad, ctype), param.size, learning_rate, rho, momentum,
-        epsilon, grad_scale, clipvalue, decay)
+    ctype, _, _, rmsprop, _ = _OPTIM[param.dtype.char]
+    rmsprop(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, momentum_buf),
+            _buf(ctype, average_grad), _buf(ctype, grad), param.size, learning_rate, rho, momentum,
+            epsilon, grad_scale, clipvalue, decay)
 
 
 def sum_squares(x):
+    ctype, _, _, _, sum_sq = _OPTIM[x.dtype.char]
     workspace = np.empty(lib.tk_sum_squares_workspace_size(x.size) // 8, np.float64)
-    ctype = _OPTIM_CTYPE[x.dtype.name]
-    return getattr(lib, "tk_sum_squares" + _OPTIM_SUFFIX[x.dtype.name])(
-        ffi.from_buffer("double[]", workspace), _buf(x, ctype), x.size)
+    return sum_sq(ffi.from_buffer("double[]", workspace), _buf(ctype, x), x.size)

@@ -3,6 +3,8 @@
 Bad input raises TypeError/ValueError naming the argument, shapes and dtypes; the C core validates
 nothing, so nothing reaches it unchecked.
 """
+import math
+
 import numpy as np
 
 from . import selection
@@ -419,24 +421,26 @@ def _check_update(name, param, grad, states):
     if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
         raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
                         f"{type(grad).__name__}")
-    if param.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: param must be float32 or float64, got {param.dtype}")
-    buffers = {"param": param, "grad": grad, **{k: v for k, v in states.items() if v is not None}}
-    for key, arr in buffers.items():
+    dtype, shape = param.dtype, param.shape
+    if dtype.char not in "fd":
+        raise TypeError(f"{name}: param must be float32 or float64, got {dtype}")
+    buffers = [("param", param), ("grad", grad)]
+    buffers += [(k, v) for k, v in states.items() if v is not None]
+    for key, arr in buffers:
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"{name}: {key} must be an ndarray, got {type(arr).__name__}")
-        if arr.dtype != param.dtype:
-            raise TypeError(f"{name}: {key} has dtype {arr.dtype}, param has {param.dtype}")
-        if arr.shape != param.shape:
-            raise ValueError(f"{name}: {key} has shape {arr.shape}, param has {param.shape}")
-        if not arr.flags.c_contiguous:
+        if arr.dtype != dtype:
+            raise TypeError(f"{name}: {key} has dtype {arr.dtype}, param has {dtype}")
+        if arr.shape != shape:
+            raise ValueError(f"{name}: {key} has shape {arr.shape}, param has {shape}")
+        flags = arr.flags
+        if not flags.c_contiguous:
             raise ValueError(f"{name}: {key} must be C-contiguous")
-        if key != "grad" and not arr.flags.writeable:
+        if key != "grad" and not flags.writeable:
             raise ValueError(f"{name}: {key} is read-only; the update writes it in place")
-    keys = list(buffers)
-    for i, a in enumerate(keys):
-        for b in keys[i + 1:]:
-            if np.may_share_memory(buffers[a], buffers[b]):
+    for i, (a, x) in enumerate(buffers):
+        for b, y in buffers[i + 1:]:
+            if np.may_share_memory(x, y):
                 raise ValueError(f"{name}: {a} and {b} overlap in memory")
 
 
@@ -444,7 +448,7 @@ def _check_scalars(name, **values):
     for key, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise TypeError(f"{name}: {key} must be a real number, got {type(value).__name__}")
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             raise ValueError(f"{name}: {key} must be finite, got {value}")
 
 

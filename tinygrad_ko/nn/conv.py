@@ -145,11 +145,8 @@ class Conv1D(_Conv):
     PADDINGS = ("valid", "same", "causal")
 
     def call(self, inputs, training=False):
-        padding = self.padding
-        if padding == "causal":
-            padding = ((self.dilation_rate[0] * (self.kernel_size[0] - 1), 0),)
         outputs = F.conv1d(inputs, self.kernel, self.bias, stride=self.strides[0],
-                           padding=padding, dilation=self.dilation_rate[0])
+                           padding=self.padding, dilation=self.dilation_rate[0])
         return self.activation(outputs)
 
 
