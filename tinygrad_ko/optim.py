@@ -219,14 +219,14 @@ class Optimizer:
 
     # applying gradients
     def apply_gradients(self, grads_and_vars):
-        """Keras: one update step for `zip(grads, vars)`; returns the new `iterations`.
+        """Keras: one update step for `zip(grads, vars)`. Returns the new iteration count as a 0-d
+        int64 Tensor (Keras returns its `iterations` variable: `.numpy()` and `int()` work).
         Variables whose gradient is None are skipped (with a warning, as Keras does)."""
         pairs = list(grads_and_vars)
-        if not pairs:
-            return self.iterations
-        grads, variables = zip(*pairs)
-        self.apply(list(grads), list(variables))
-        return self.iterations
+        if pairs:
+            grads, variables = zip(*pairs)
+            self.apply(list(grads), list(variables))
+        return Tensor(np.array(self.iterations, np.int64))
 
     def apply(self, grads, trainable_variables=None):
         """Keras: `grads` 1:1 with `trainable_variables` (or with the built variables)."""
@@ -289,7 +289,8 @@ class Optimizer:
 
     def minimize(self, loss, var_list):
         """Keras: computes d(loss())/d(var_list) and applies one step; `loss` is a zero-argument
-        callable returning a scalar Tensor. Returns the new `iterations`."""
+        callable returning a scalar Tensor. Returns the new iteration count like apply_gradients
+        (seed 004: `step_count = opt.minimize(loss, [var1]).numpy()`)."""
         var_list = list(var_list)
         with enable_grad():
             value = loss() if callable(loss) else loss
