@@ -2,7 +2,8 @@
  * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these macros):
  *   CK_T float|double   CK_SUF f32|f64   CK_ISA ref|avx2|avx512   CK_VBYTES vector width in bytes
  *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors)
- *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors)
+ *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors); with
+ *                            few output channels it runs 2*ROWS x VECS/2 (or 2*ROWS x 1) instead
  * Tile contract: the whole tile lives in registers (ROWS * VECS accumulators plus VECS operand vectors
  * and one broadcast must fit the register file); every k step broadcasts one source element per row
  * straight from the source image (no im2col: the gather offsets replace it) and multiplies it into
@@ -119,17 +120,18 @@ void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
         CK_FN(igemm_kblock)(j, p0, p1, k0, TK_MIN(j->at.k, k0 + kc));
 }
 
-/* One CK_WG_ROWS x nv tile of the weight gradient: k rows k0.. (nk valid), columns col.. */
+/* One rows x nv tile of the weight gradient: k rows k0.. (nk valid), columns col.. (rows and nv are
+ * compile-time constants at every call, so the accumulators live in registers). */
 static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
     const conv_wgrad_job *j, int64_t p0, int64_t p1, int64_t k0, int64_t nk, int64_t col,
-    const int nv)
+    const int rows, const int nv)
 {
     const CK_T *src = (const CK_T *)j->src;
     const CK_T *g = (const CK_T *)j->g + col;
-    int64_t ko[CK_WG_ROWS];
-    CK_VEC acc[CK_WG_ROWS][CK_WG_VECS];
-#pragma GCC unroll 16
-    for (int r = 0; r < CK_WG_ROWS; r++) {
+    int64_t ko[2 * CK_WG_ROWS];
+    CK_VEC acc[2 * CK_WG_ROWS][CK_WG_VECS];
+#pragma GCC unroll 32
+    for (int r = 0; r < rows; r++) {
         ko[r] = j->at.koff[k0 + (r < nk ? r : nk - 1)];  /* duplicate row: computed, never stored */
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) acc[r][v] = (CK_VEC){0};
@@ -141,8 +143,8 @@ static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
         CK_VEC gv[CK_WG_VECS];
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
-#pragma GCC unroll 16
-        for (int r = 0; r < CK_WG_ROWS; r++) {
+#pragma GCC unroll 32
+        for (int r = 0; r < rows; r++) {
             const CK_T a = sp[ko[r]];
 #pragma GCC unroll 8
             for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
@@ -159,23 +161,39 @@ static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
         }
 }
 
+/* All k tiles of one column block, rows x nv each (rows x nv <= the register budget). */
+static inline __attribute__((always_inline)) void CK_FN(wgrad_block)(
+    const conv_wgrad_job *j, int64_t q0, int64_t q1, int64_t col, const int rows, const int nv)
+{
+    for (int64_t k0 = 0; k0 < j->at.k; k0 += rows)
+        CK_FN(wgrad_tile)(j, q0, q1, k0, TK_MIN(rows, j->at.k - k0), col, rows, nv);
+}
+
 void CK_FN(conv_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
 {
+    /* Pixel blocks of at most CK_KC_BYTES of g stay in L1 while every k tile sweeps them (the
+     * tiles add into acc, so splitting the pixel sum costs one acc update per tile and block). */
     const int64_t block = CK_WG_VECS * CK_LANES;
-    /* Column blocks outermost: one block of g (pixels x block) stays in L1/L2 across the k tiles. */
-    for (int64_t col = 0; col < j->ncols; col += block) {
-        const int64_t nv = TK_MIN(CK_WG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
-        for (int64_t k0 = 0; k0 < j->at.k; k0 += CK_WG_ROWS) {
-            const int64_t nk = TK_MIN(CK_WG_ROWS, j->at.k - k0);
+    const int64_t vectors = (j->ncols + CK_LANES - 1) / CK_LANES;
+    const int64_t pc = TK_MAX(CK_WG_ROWS, CK_KC_BYTES / (j->ldg * (int64_t)sizeof(CK_T)));
+    for (int64_t q0 = p0, q1; q0 < p1; q0 = q1) {
+        q1 = TK_MIN(p1, q0 + pc);
+        if (vectors * 2 <= CK_WG_VECS) {  /* few output channels: twice the rows, half the vectors */
+            if (vectors * 4 <= CK_WG_VECS) CK_FN(wgrad_block)(j, q0, q1, 0, 2 * CK_WG_ROWS, 1);
+            else CK_FN(wgrad_block)(j, q0, q1, 0, 2 * CK_WG_ROWS, CK_WG_VECS / 2);
+            continue;
+        }
+        for (int64_t col = 0; col < j->ncols; col += block) {
+            const int64_t nv = TK_MIN(CK_WG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
             switch (nv) {
-            case CK_WG_VECS: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, CK_WG_VECS); break;
+            case CK_WG_VECS: CK_FN(wgrad_block)(j, q0, q1, col, CK_WG_ROWS, CK_WG_VECS); break;
 #if CK_WG_VECS > 3
-            case 3: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 3); break;
+            case 3: CK_FN(wgrad_block)(j, q0, q1, col, CK_WG_ROWS, 3); break;
 #endif
 #if CK_WG_VECS > 2
-            case 2: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 2); break;
+            case 2: CK_FN(wgrad_block)(j, q0, q1, col, CK_WG_ROWS, 2); break;
 #endif
-            default: CK_FN(wgrad_tile)(j, p0, p1, k0, nk, col, 1); break;
+            default: CK_FN(wgrad_block)(j, q0, q1, col, CK_WG_ROWS, 1); break;
             }
         }
     }

@@ -99,8 +99,9 @@ def main():
 
     (train_input, train_target), (test_input, test_target) = \
         keras.datasets.fashion_mnist.load_data()
-    train_scaled = (train_input.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
-    test_scaled = (test_input.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    # uint8 / float32 scalar gives float32 directly: no float64 copy of the data set in memory
+    train_scaled = train_input.reshape(-1, 28, 28, 1) / np.float32(255.0)
+    test_scaled = test_input.reshape(-1, 28, 28, 1) / np.float32(255.0)
 
     model = build_model()
     model.summary()

@@ -1,13 +1,13 @@
-"""Callbacks driven by a stand-in model and a hand-written epoch loop (fit itself: tests/test_model.py)."""
+"""Callbacks driven by a stand-in model and a hand-written epoch loop (fit: tests/test_model.py)."""
 import io
 import re
 
 import numpy as np
 import pytest
 
-from tinygrad_ko.callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, History, LambdaCallback,
-                                   LearningRateScheduler, ModelCheckpoint, Progbar, ProgbarLogger,
-                                   ReduceLROnPlateau, TerminateOnNaN)
+from tinygrad_ko.callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, History,
+                                   LambdaCallback, LearningRateScheduler, ModelCheckpoint, Progbar,
+                                   ProgbarLogger, ReduceLROnPlateau, TerminateOnNaN)
 
 
 class FakeOptimizer:
@@ -15,7 +15,7 @@ class FakeOptimizer:
 
 
 class FakeModel:
-    """Weights are a counter that the loop bumps each epoch, so restored weights name their epoch."""
+    """Weights are a counter the loop bumps each epoch, so restored weights name their epoch."""
 
     def __init__(self):
         self.weights = [np.zeros(2)]
@@ -39,7 +39,8 @@ class FakeModel:
 def run(callbacks, epoch_logs, model=None, steps=3, verbose=0):
     """Drives callbacks the way fit does; returns the model and the number of epochs run."""
     model = model or FakeModel()
-    cbs = CallbackList(callbacks, model, {"epochs": len(epoch_logs), "steps": steps, "verbose": verbose})
+    params = {"epochs": len(epoch_logs), "steps": steps, "verbose": verbose}
+    cbs = CallbackList(callbacks, model, params)
     cbs.on_train_begin()
     ran = 0
     for epoch, logs in enumerate(epoch_logs):
@@ -58,7 +59,8 @@ def run(callbacks, epoch_logs, model=None, steps=3, verbose=0):
 
 # ---- progress bar ----
 
-LINE = re.compile(r"^1875/1875 \[={30}\] - \d+s \d+(ms|us|s)/step - loss: 0\.6305 - accuracy: 0\.7775$")
+LINE = re.compile(r"^1875/1875 \[={30}\] - \d+s \d+(ms|us|s)/step "
+                  r"- loss: 0\.6305 - accuracy: 0\.7775$")
 
 
 def test_progbar_final_line_matches_keras():
@@ -201,3 +203,10 @@ def test_reduce_lr_on_plateau():
     assert model.optimizer.learning_rate == pytest.approx(0.03)
     with pytest.raises(ValueError, match="factor"):
         ReduceLROnPlateau(factor=1.5)
+
+
+def test_time_formats():
+    from tinygrad_ko.callbacks import format_eta, format_per_step
+    assert [format_eta(s) for s in (5.7, 75, 3725)] == ["5s", "1:15", "1:02:05"]
+    assert [format_per_step(s) for s in (2.4, 0.473, 2e-5)] == ["2s/step", "473ms/step",
+                                                                 "20us/step"]

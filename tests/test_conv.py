@@ -157,7 +157,11 @@ def test_seed001_conv1d_is_flipped_cross_correlation(backend):
     w = np.array([1, 0, 3, 1, 2], np.float32)
     y = F.conv1d(x, tg.Tensor(w[::-1].copy().reshape(5, 1, 1)), padding=2)
     assert y.numpy().reshape(8).tolist() == [5, 14, 16, 26, 24, 34, 19, 22]
-    assert F.conv1d(x, tg.Tensor(w[::-1].copy().reshape(5, 1, 1)), padding="same").shape == (1, 8, 1)
+    same = F.conv1d(x, tg.Tensor(w[::-1].copy().reshape(5, 1, 1)), padding="same")
+    assert same.numpy().reshape(8).tolist() == [5, 14, 16, 26, 24, 34, 19, 22]
+    causal = F.conv1d(x, tg.Tensor(w.reshape(5, 1, 1)), padding="causal")
+    assert causal.numpy().tolist() == F.conv1d(x, tg.Tensor(w.reshape(5, 1, 1)),
+                                               padding=((4, 0),)).numpy().tolist()
 
 
 def test_seed001_conv2d_matches_scipy_convolve2d_with_flipped_kernel(backend):

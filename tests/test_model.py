@@ -105,8 +105,10 @@ def test_regularization_is_part_of_the_loss():
     model = compiled(mlp(kernel_regularizer=nn.regularizers.l2(0.1)))
     model.build((None, 4))
     penalty = 0.1 * float(np.sum(model.layers[0].get_weights()[0] ** 2))
-    plain = float(losses.SparseCategoricalCrossentropy()(y.astype(np.int64), model.predict(x, verbose=0)).data)
-    assert model.evaluate(x, y, verbose=0, batch_size=64)[0] == pytest.approx(plain + penalty, rel=1e-4)
+    predictions = model.predict(x, verbose=0)
+    plain = float(losses.SparseCategoricalCrossentropy()(y.astype(np.int64), predictions).data)
+    loss = model.evaluate(x, y, verbose=0, batch_size=64)[0]
+    assert loss == pytest.approx(plain + penalty, rel=1e-4)
 
 
 def test_sample_and_class_weights():
@@ -226,7 +228,8 @@ def test_summary_of_seed_002_mlp(capsys):
 
 
 def test_summary_of_the_cnn_wraps_long_names_like_keras():
-    model = Sequential([nn.Conv2D(32, 3, padding="same", activation="relu", input_shape=(28, 28, 1)),
+    model = Sequential([nn.Conv2D(32, 3, padding="same", activation="relu",
+                                  input_shape=(28, 28, 1)),
                         nn.MaxPooling2D(2), nn.Flatten(), nn.Dense(10, activation="softmax")])
     text = []
     model.summary(print_fn=text.append)
@@ -296,7 +299,8 @@ def test_weights_round_trip_and_mismatch_names_the_layer(tmp_path):
     for a, b in zip(model.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
     wider = mlp(hidden=17)
-    with pytest.raises(ValueError, match=r"layer 'dense_4' .* expects 'dense_4/kernel' of shape \(4, 17\)"):
+    with pytest.raises(ValueError,
+                       match=r"layer 'dense_4' .* expects 'dense_4/kernel' of shape \(4, 17\)"):
         wider.load_weights(tmp_path / "w.npz")
     with pytest.raises(ValueError, match="holds 4 weights"):
         Sequential([nn.Dense(3, input_shape=(4,))]).load_weights(tmp_path / "w.npz")

@@ -1,11 +1,12 @@
-"""Keras callbacks: hooks that `Model.fit/evaluate/predict` call around the training loop, never inside it.
+"""Keras callbacks: hooks that fit/evaluate/predict call around the training loop, never inside it.
 
     >>> from tinygrad_ko.callbacks import EarlyStopping
-    >>> model.fit(x, y, validation_split=0.2, callbacks=[EarlyStopping(patience=2, restore_best_weights=True)])
+    >>> model.fit(x, y, validation_split=0.2,
+    ...           callbacks=[EarlyStopping(patience=2, restore_best_weights=True)])
 
-A callback sees `self.model` (get_weights/set_weights, save/save_weights, optimizer, stop_training) and
-`self.params` ({"epochs", "steps", "verbose"}). Hooks receive `logs`, a dict of floats such as
-{"loss": 0.43, "accuracy": 0.85, "val_loss": 0.39, "val_accuracy": 0.86}.
+A callback sees `self.model` (get_weights/set_weights, save/save_weights, optimizer,
+stop_training) and `self.params` ({"epochs", "steps", "verbose"}). Hooks receive `logs`, a dict
+of floats such as {"loss": 0.43, "accuracy": 0.85, "val_loss": 0.39, "val_accuracy": 0.86}.
 """
 import csv
 import math
@@ -72,7 +73,7 @@ class CallbackList:
 
 # ---- progress ----
 
-def format_duration(seconds):
+def format_eta(seconds):
     return (f"{int(seconds) // 3600}:{int(seconds) % 3600 // 60:02d}:{int(seconds) % 60:02d}"
             if seconds >= 3600 else f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
             if seconds >= 60 else f"{int(seconds)}s")
@@ -92,10 +93,10 @@ def format_logs(values):
 
 
 class Progbar:
-    """Keras's progress bar: `1875/1875 [==============================] - 5s 2ms/step - loss: 0.6305`.
+    """Keras's progress bar: `1875/1875 [==============================] - 5s 2ms/step - loss: 0.6`.
 
-    On a terminal the line is redrawn in place (at most every `interval` seconds); elsewhere, only the
-    final line is written, so logs hold one line per epoch. verbose=2 writes just the final summary.
+    On a terminal the line is redrawn in place (at most every `interval` seconds); elsewhere only
+    the final line is written, so logs hold one line per epoch. verbose=2 writes only a summary.
     """
 
     WIDTH = 30
@@ -118,12 +119,13 @@ class Progbar:
             self._draw("\r" + self._line(current, values, now, finalize=False))
             self.last_draw = now
         elif finalize and self.verbose == 1:
-            self._draw(("\r" if self.interactive else "") + self._line(current, values, now, True) + "\n")
+            line = self._line(current, values, now, finalize=True)
+            self._draw(("\r" if self.interactive else "") + line + "\n")
         elif finalize and self.verbose == 2:
             elapsed = now - self.start
             per_step = elapsed / max(current, 1)
-            self._draw(f"{self._count(current)} - {format_duration(elapsed)}{format_logs(values)}"
-                       f" - {format_duration(elapsed)}/epoch - {format_per_step(per_step)}\n")
+            self._draw(f"{self._count(current)} - {elapsed:.0f}s{format_logs(values)}"
+                       f" - {elapsed:.0f}s/epoch - {format_per_step(per_step)}\n")
 
     def _count(self, current):
         digits = len(str(self.target))
@@ -136,9 +138,9 @@ class Progbar:
         elapsed = now - self.start
         per_step = elapsed / max(current, 1)
         if finalize:
-            timing = f" - {format_duration(elapsed)} {format_per_step(per_step)}"
+            timing = f" - {elapsed:.0f}s {format_per_step(per_step)}"
         else:
-            timing = f" - ETA: {format_duration(per_step * (self.target - current))}"
+            timing = f" - ETA: {format_eta(per_step * (self.target - current))}"
         return f"{self._count(current)} [{bar}]{timing}{format_logs(values)}"
 
     def _draw(self, text):
@@ -202,7 +204,7 @@ class ProgbarLogger(Callback):
 # ---- records ----
 
 class History(Callback):
-    """Records every epoch's logs: `history.history["val_loss"]` is a list with one value per epoch."""
+    """Records every epoch's logs: `history.history["val_loss"]` holds one value per epoch."""
 
     def __init__(self):
         super().__init__()
@@ -218,7 +220,7 @@ class History(Callback):
 
 
 class CSVLogger(Callback):
-    """Appends one CSV row per epoch (`epoch,loss,accuracy,...`) to `filename`, flushed each epoch."""
+    """Writes one CSV row per epoch (`epoch,accuracy,loss,...`) to `filename`, flushed each time."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -247,7 +249,7 @@ class CSVLogger(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch))`.
+    """A callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`.
 
     Keras's aliases on_batch_begin/on_batch_end mean the training-batch hooks.
     """
@@ -348,7 +350,7 @@ class EarlyStopping(_Monitor):
 class ModelCheckpoint(_Monitor):
     """Saves the model (or its weights) after each epoch, or only when `monitor` improves.
 
-    `filepath` may use `{epoch}` (1-based) and any logged value, e.g. "ckpt-{epoch:02d}-{val_loss:.2f}".
+    `filepath` may use `{epoch}` (1-based) and any logged value: "ckpt-{epoch:02d}-{val_loss:.2f}".
     Every write is atomic (the model's own save is temp file + os.replace).
     """
 
@@ -376,7 +378,7 @@ class ModelCheckpoint(_Monitor):
 # ---- learning rate ----
 
 class LearningRateScheduler(Callback):
-    """Sets the optimizer's learning rate at each epoch start to `schedule(epoch, lr)` (or `schedule(epoch)`)."""
+    """At each epoch start, sets the learning rate to `schedule(epoch, lr)` or `schedule(epoch)`."""
 
     def __init__(self, schedule, verbose=0):
         super().__init__()

@@ -1,19 +1,20 @@
-"""Fashion-MNIST and MNIST: `load_data()` with Keras's shapes and dtypes, from local files or a download.
+"""Fashion-MNIST and MNIST: `load_data()` with Keras's shapes and dtypes, from disk or a download.
 
     >>> from tinygrad_ko.datasets import fashion_mnist
     >>> (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
     >>> x_train.shape, x_train.dtype, y_train.shape      # ((60000, 28, 28), uint8, (60000,))
 
-Where the four IDX files (`train-images-idx3-ubyte.gz`, ...; gzipped or not) are looked for, in order:
-  1. `load_data(path=DIR)`: DIR must hold them (no fallback: an explicit path that lacks them is an error);
-  2. `$TINYGRAD_KO_DATA/<name>/` (so `TINYGRAD_KO_DATA=/usr/share/datasets` works for Debian's layout);
+Where the four IDX files (`train-images-idx3-ubyte.gz`, ...; gzipped or not) are looked for:
+  1. `load_data(path=DIR)`: DIR must hold them (an explicit path that lacks them is an error);
+  2. `$TINYGRAD_KO_DATA/<name>/` (`TINYGRAD_KO_DATA=/usr/share/datasets` fits Debian's layout);
   3. `/usr/share/datasets/<name>/` (Debian's `dataset-fashion-mnist` package installs there);
-  4. the per-user cache `$XDG_CACHE_HOME/tinygrad_ko/<name>/` (default `~/.cache/tinygrad_ko/<name>/`);
-  5. failing all of these, the official files are downloaded into the cache. Each download streams into
-     a temporary file beside its destination, is checked against its published SHA-256, and only then
-     renamed into place, so an interrupted or corrupted download never leaves a file that looks valid.
-Every file is parsed strictly (gzip's CRC, IDX magic, rank, dimensions, exact payload size, labels in
-range): a truncated or corrupt file raises CorruptDataError naming the file, never returns garbage.
+  4. the per-user cache `$XDG_CACHE_HOME/tinygrad_ko/<name>/` (default `~/.cache/...`);
+  5. failing all of these, the official files are downloaded into the cache. Each download
+     streams into a temporary file beside its destination, is checked against its published
+     SHA-256, and only then renamed into place: an interrupted or corrupted download never leaves
+     a file that looks valid.
+Every file is parsed strictly (gzip's CRC, IDX magic, rank, dimensions, exact payload size, labels
+in range): a truncated or corrupt file raises CorruptDataError naming the file, never garbage.
 """
 import gzip
 import hashlib
@@ -76,7 +77,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 def read_idx(path, ndim):
     """Reads one IDX file of unsigned bytes (gzipped when the name ends in .gz) into a uint8 array.
 
-    Raises CorruptDataError if the magic number, rank or payload size is wrong, or if gzip's CRC fails.
+    Raises CorruptDataError if the magic number, rank or payload size is wrong, or gzip's CRC fails.
     """
     opener = gzip.open if path.endswith(".gz") else open
     try:
@@ -87,8 +88,8 @@ def read_idx(path, ndim):
                                        f"(magic {header.hex()}, expected 000008{ndim:02x})")
             if header[3] != ndim:
                 raise CorruptDataError(f"{path}: IDX rank {header[3]}, expected {ndim}")
-            dims = tuple(int(d) for d in np.frombuffer(_read_exactly(f, 4 * ndim, path, "dimensions"),
-                                                       dtype=">u4"))
+            raw_dims = _read_exactly(f, 4 * ndim, path, "dimensions")
+            dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
             array = np.empty(dims, dtype=np.uint8)
             view = memoryview(array.reshape(-1))
             got = 0
@@ -115,7 +116,7 @@ def _read_exactly(f, n, path, what):
 # ---- data sets ----
 
 class IdxDataset:
-    """An MNIST-format data set: four IDX files, a published SHA-256 per gzipped file, a download URL.
+    """An MNIST-format data set: four IDX files, their published SHA-256s, a download URL.
 
     `base_url` is an attribute so that tests (or a mirror) can point downloads elsewhere.
     """
@@ -126,7 +127,7 @@ class IdxDataset:
         self.num_classes, self.image_shape, self.system_dirs = num_classes, image_shape, system_dirs
 
     def load_data(self, path=None):
-        """Returns `(x_train, y_train), (x_test, y_test)`: uint8 images (N, 28, 28), uint8 labels (N,)."""
+        """`(x_train, y_train), (x_test, y_test)`: uint8 images (N, 28, 28), uint8 labels (N,)."""
         directory = self.locate(path)
         return tuple(self._load_split(directory, split) for split in ("train", "test"))
 
@@ -173,11 +174,12 @@ class IdxDataset:
     # -- downloading --
 
     def download(self, directory):
-        """Fetches every missing .gz file into `directory`, verified, atomically; returns `directory`."""
+        """Fetches every missing .gz file into `directory`, verified and atomically."""
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as e:
-            raise DataUnavailableError(self._how_to_get(f"cannot create the cache {directory}: {e}"))
+            raise DataUnavailableError(
+                self._how_to_get(f"cannot create the cache {directory}: {e}")) from e
         for stem in self._stems():
             if self._file_in(directory, stem) is None:
                 self._fetch(stem + ".gz", directory)
@@ -192,18 +194,19 @@ class IdxDataset:
                 digest = self._stream(url, out)
             expected = self.sha256[filename]
             if digest != expected:
-                raise CorruptDataError(f"{url}: SHA-256 mismatch (got {digest}, expected {expected}); "
-                                       f"the download was discarded")
+                raise CorruptDataError(f"{url}: SHA-256 mismatch (got {digest}, expected "
+                                       f"{expected}); the download was discarded")
             os.replace(partial, destination)
         except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-            raise DataUnavailableError(self._how_to_get(f"downloading {url} failed: {e}")) from e
+            raise DataUnavailableError(
+                self._how_to_get(f"downloading {url} failed: {e}")) from e
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
 
     @staticmethod
     def _stream(url, out):
-        """Copies url into the open file `out` with a progress line on stderr; returns the SHA-256."""
+        """Copies url into the open file `out`, with progress on stderr; returns the SHA-256."""
         digest = hashlib.sha256()
         with urllib.request.urlopen(url, timeout=30) as response:
             total = int(response.headers.get("Content-Length") or 0)
@@ -218,7 +221,7 @@ class IdxDataset:
                 digest.update(chunk)
                 done += len(chunk)
                 if interactive:
-                    size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+                    size = f"{done / 1e6:.1f}" + (f"/{total / 1e6:.1f}" if total else "") + " MB"
                     print(f"\r  {size}", end="", file=sys.stderr, flush=True)
             if total and done != total:
                 raise CorruptDataError(f"{url}: connection closed after {done} of {total} bytes")
@@ -230,8 +233,8 @@ class IdxDataset:
                 f"Get it one of these ways:\n"
                 f"  - on Debian/Ubuntu: sudo apt-get install dataset-{self.name}"
                 f"   (installs /usr/share/datasets/{self.name}/)\n"
-                f"  - put the four files ({', '.join(s + '.gz' for s in self._stems())}) in a directory "
-                f"DIR/{self.name}/ and set TINYGRAD_KO_DATA=DIR\n"
+                f"  - put the four files ({', '.join(s + '.gz' for s in self._stems())}) in "
+                f"a directory DIR/{self.name}/ and set TINYGRAD_KO_DATA=DIR\n"
                 f"  - or pass load_data(path=DIR_WITH_THE_FILES)\n"
                 f"  - or retry with network access: they are downloaded from {self.base_url} into "
                 f"{self.cache_dir()}")
@@ -258,14 +261,22 @@ class IdxDataset:
 
 fashion_mnist = IdxDataset(
     "fashion-mnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-    {"train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-     "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-     "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-     "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"})
+    {"train-images-idx3-ubyte.gz":
+         "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+     "train-labels-idx1-ubyte.gz":
+         "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+     "t10k-images-idx3-ubyte.gz":
+         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+     "t10k-labels-idx1-ubyte.gz":
+         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"})
 
 mnist = IdxDataset(
     "mnist", "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    {"train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"})
+    {"train-images-idx3-ubyte.gz":
+         "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+     "train-labels-idx1-ubyte.gz":
+         "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+     "t10k-images-idx3-ubyte.gz":
+         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+     "t10k-labels-idx1-ubyte.gz":
+         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"})

@@ -183,7 +183,7 @@ def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
     """1-D cross-correlation of (N, L, C_in) sequences with a (k, C_in, C_out) kernel, plus bias b.
 
     padding: "valid", "same", "full", "causal" (Keras: (k - 1) * dilation zeros on the left only),
-    an int, or (left, right). Runs on the conv2d kernels as a 1-pixel-high image.
+    an int, (left, right) or ((left, right),). Runs on the conv2d kernels as a 1-pixel-high image.
 
     >>> F.conv1d(tg.Tensor([[1., 3, 2, 4, 5, 6, 1, 3]]).reshape(1, 8, 1),
     ...          tg.Tensor([2., 1, 3, 0, 1]).reshape(5, 1, 1), padding=2).reshape(8)
@@ -201,8 +201,9 @@ def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
                                         dilation)[2:])
     elif isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
         padding = ((0, 0), (padding, padding))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        padding = ((0, 0), tuple(padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) in (1, 2):
+        # (left, right), or ((left, right),): one pair per spatial axis, as conv2d takes two
+        padding = ((0, 0), tuple(padding[0] if len(padding) == 1 else padding))
     else:
         raise TypeError(f"conv1d: padding must be 'valid', 'same', 'full', 'causal', an int or "
                         f"(left, right), got {padding!r}")
@@ -254,7 +255,454 @@ def conv_transpose2d(x, w, b=None, stride=1, padding="valid", output_padding=Non
 
 
 # ---- pooling ----
+# NHWC, Keras semantics: strides default to the pool size, "same" pads evenly (extra row/column at
+# the bottom/right), padding never wins a max and never counts in an average. Max pooling saves each
+# window's argmax, the FIRST maximum in row-major order (as PyTorch routes ties: blank image regions
+# tie constantly); its backward scatters to those indices, and that scatter's own gradient is the
+# gather by the same indices. Average pooling and its backward are each other's adjoints.
+import numpy as np  # noqa: E402
+
+from . import ops as _ops  # noqa: E402
+from . import tensor as _tg_tensor  # noqa: E402
+from ._backend import kernels as _kernels  # noqa: E402
+from .autograd import Function, is_grad_enabled  # noqa: E402
+from .ops import normalize_axes as _normalize_axes  # noqa: E402
+
+
+def _c_order(a):
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+class MaxPool2d(Function):
+    def forward(self, x, pool_size, strides, padding):
+        y, self.argmax = _kernels.maxpool2d_forward(_c_order(x), pool_size, strides, padding)
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, grad):
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+
+
+class MaxPool2dBackward(Function):
+    """dy scattered to the saved argmax (linear in dy: its gradient is MaxPool2dGather)."""
+
+    def forward(self, dy, argmax, x_shape):
+        self.argmax = argmax
+        return _kernels.maxpool2d_backward(_c_order(dy), argmax, x_shape)
+
+    def backward(self, grad):
+        return MaxPool2dGather.apply(grad, argmax=self.argmax)
+
+
+class MaxPool2dGather(Function):
+    """ddx gathered at the saved argmax (the adjoint of MaxPool2dBackward)."""
+
+    def forward(self, ddx, argmax):
+        self.argmax, self.x_shape = argmax, ddx.shape
+        return _kernels.maxpool2d_gather(_c_order(ddx), argmax)
+
+    def backward(self, grad):
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+
+
+class AvgPool2d(Function):
+    def forward(self, x, pool_size, strides, padding):
+        self.x_shape, self.window = x.shape, (pool_size, strides, padding)
+        return _kernels.avgpool2d_forward(_c_order(x), pool_size, strides, padding)
+
+    def backward(self, grad):
+        pool_size, strides, padding = self.window
+        return AvgPool2dBackward.apply(grad, x_shape=self.x_shape, pool_size=pool_size,
+                                       strides=strides, padding=padding)
+
+
+class AvgPool2dBackward(Function):
+    """Each window's gradient spread over its real pixels; linear, its gradient is AvgPool2d."""
+
+    def forward(self, dy, x_shape, pool_size, strides, padding):
+        self.window = (pool_size, strides, padding)
+        return _kernels.avgpool2d_backward(_c_order(dy), x_shape, pool_size, strides, padding)
+
+    def backward(self, grad):
+        pool_size, strides, padding = self.window
+        return AvgPool2d.apply(grad, pool_size=pool_size, strides=strides, padding=padding)
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+    """Max over each pool_size window of an NHWC tensor (strides default to pool_size).
+
+    >>> F.max_pool2d(tg.randn(8, 28, 28, 32), 2).shape
+    (8, 14, 14, 32)
+    """
+    return MaxPool2d.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
+    """Mean over each pool_size window of an NHWC tensor; "same" padding is not counted (Keras)."""
+    return AvgPool2d.apply(x, pool_size=pool_size, strides=strides, padding=padding)
+
+
+def global_avg_pool2d(x):
+    """(N, H, W, C) -> (N, C): the mean over height and width."""
+    if x.ndim != 4:
+        raise ValueError(f"global_avg_pool2d expects an NHWC tensor, got shape {x.shape}")
+    return x.mean(axis=(1, 2))
 
 # ---- softmax / log-sum-exp ----
+# The C kernels reduce the last axis of a contiguous array; any other axis (or several) is moved
+# last first, and the result moved back. Backward takes the kernel path normally, and under
+# create_graph the same formula in Tensor ops, so it stays differentiable.
+
+
+class _Rows:
+    """x viewed as a contiguous [..., K] array with the reduced axes (merged) last."""
+
+    def __init__(self, shape, axis):
+        ndim = len(shape)
+        if ndim == 0:
+            raise ValueError("softmax/logsumexp need at least a 1-D input, got a scalar")
+        self.axes = _normalize_axes(axis, ndim)
+        kept = [a for a in range(ndim) if a not in self.axes]
+        self.perm = kept + list(self.axes)
+        self.identity = self.perm == list(range(ndim))
+        self.moved_shape = tuple(shape[a] for a in self.perm)
+        self.kept_shape = tuple(shape[a] for a in kept)
+        self.keepdims_shape = tuple(1 if a in self.axes else shape[a] for a in range(ndim))
+
+    def to_rows(self, a):
+        if not self.identity:
+            a = a.transpose(self.perm)
+        return _c_order(a).reshape(self.kept_shape + (-1,))
+
+    def from_rows(self, a):
+        a = a.reshape(self.moved_shape)
+        return a if self.identity else a.transpose(np.argsort(self.perm))
+
+
+class Softmax(Function):
+    """exp(x - max) / sum(exp(x - max)). Losses detect outputs of this class: its input is the
+    logits."""
+
+    def forward(self, x, axis):
+        self.rows = _Rows(x.shape, axis)
+        return self.rows.from_rows(_kernels.softmax(self.rows.to_rows(x)))
+
+    def backward(self, grad):
+        y, rows = self.output, self.rows
+        if is_grad_enabled():
+            return y * (grad - (grad * y).sum(axis=rows.axes, keepdims=True))
+        dx = _kernels.softmax_backward(rows.to_rows(grad.data), rows.to_rows(y.data))
+        return _tg_tensor.Tensor(rows.from_rows(dx))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        self.rows = _Rows(x.shape, axis)
+        return self.rows.from_rows(_kernels.log_softmax(self.rows.to_rows(x)))
+
+    def backward(self, grad):
+        y, rows = self.output, self.rows
+        if is_grad_enabled():
+            return grad - y.exp() * grad.sum(axis=rows.axes, keepdims=True)
+        dx = _kernels.log_softmax_backward(rows.to_rows(grad.data), rows.to_rows(y.data))
+        return _tg_tensor.Tensor(rows.from_rows(dx))
+
+
+class LogSumExp(Function):
+    def forward(self, x, axis, keepdims):
+        self.rows, self.keepdims = _Rows(x.shape, axis), keepdims
+        self.lse = _kernels.logsumexp(self.rows.to_rows(x))
+        return self.lse.reshape(self.rows.keepdims_shape) if keepdims else self.lse
+
+    def backward(self, grad):
+        x, rows = self.inputs[0], self.rows
+        if is_grad_enabled():
+            return grad.reshape(rows.keepdims_shape) * softmax(x, axis=rows.axes)
+        dy = _c_order(grad.data).reshape(self.lse.shape)
+        dx = _kernels.logsumexp_backward(dy, rows.to_rows(x.data), self.lse)
+        return _tg_tensor.Tensor(rows.from_rows(dx))
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """log(sum(exp(x))) over axis (int, tuple or None), computed without overflow.
+
+    >>> F.logsumexp(tg.Tensor([1e4, 1e4])).item()   # 1e4 + log(2)
+    10000.693...
+    """
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along axis: probabilities that sum to 1.
+
+    >>> F.softmax(tg.Tensor([[1.0, 1.0]])).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along axis: log-probabilities, exact where log(softmax(x)) underflows."""
+    return LogSoftmax.apply(x, axis=axis)
 
 # ---- losses ----
+# Reductions follow Keras 3: "mean" (Keras's "sum_over_batch_size") divides the weighted sum by the
+# number of loss entries, not counting entries of ignore_class (they weigh 0); "sum" adds them;
+# "none" returns one (weighted) loss per entry. With from_logits=False the input is probabilities:
+# Keras renormalizes them along the class axis, clips to [1e-7, 1 - 1e-7] and takes the log; but
+# the output of F.softmax (Tensor.sigmoid for binary) is recognised and its input used as logits,
+# as Keras does.
+_EPSILON = 1e-7
+_REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size")
+
+
+def _as_tensor(x, name):
+    if isinstance(x, _tg_tensor.Tensor):
+        return x
+    array = np.asarray(x)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    return _tg_tensor.Tensor(array)
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return "mean" if reduction == "sum_over_batch_size" else reduction
+
+
+def _entry_weights(sample_weight, loss_shape, dtype):
+    """sample_weight broadcast to the per-entry loss shape, aligned from the left as Keras does."""
+    if sample_weight is None:
+        return np.ones(loss_shape, dtype)
+    if isinstance(sample_weight, _tg_tensor.Tensor):
+        sample_weight = sample_weight.data
+    w = np.asarray(sample_weight, dtype)
+    if w.ndim == len(loss_shape) + 1 and w.shape[-1] == 1:
+        w = w[..., 0]
+    w = w.reshape(w.shape + (1,) * (len(loss_shape) - w.ndim)) if w.ndim < len(loss_shape) else w
+    try:
+        return np.ascontiguousarray(np.broadcast_to(w, loss_shape))
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not broadcast to "
+                         f"the loss shape {loss_shape}") from None
+
+
+def _reduce(per_entry, weights, reduction, denominator):
+    """per_entry: Tensor of losses; weights: array of the same shape (0 = ignored)."""
+    weighted = per_entry * weights
+    if reduction == "none":
+        return weighted
+    total = weighted.sum()
+    return total if reduction == "sum" else total / max(denominator, 1)
+
+
+def _sparse_labels(target, loss_shape, cols, ignore_class):
+    labels = np.asarray(target.data if isinstance(target, _tg_tensor.Tensor) else target)
+    if labels.shape == loss_shape + (1,):
+        labels = labels[..., 0]
+    if labels.shape != loss_shape:
+        raise ValueError(f"integer labels must have shape {loss_shape} (or {loss_shape + (1,)}), "
+                         f"got {labels.shape}")
+    if labels.dtype.kind == "f":
+        if not np.all(labels == np.round(labels)):
+            raise ValueError("class labels must be whole numbers")
+    elif labels.dtype.kind not in "iub":
+        raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
+    labels = labels.astype(np.int64)
+    valid = np.ones(loss_shape, bool) if ignore_class is None else labels != ignore_class
+    bad = valid & ((labels < 0) | (labels >= cols))
+    if bad.any():
+        raise ValueError(f"labels must be in [0, {cols}), got {labels[bad][:5].tolist()} "
+                         f"(labels shape {labels.shape})")
+    return np.ascontiguousarray(np.where(valid, labels, 0)), valid
+
+
+class CrossEntropy(Function):
+    """Fused softmax cross-entropy over the last axis of contiguous logits (F.cross_entropy moves
+    the class axis last). Forward computes the reduced loss and dlogits in one C pass; backward
+    is grad * dlogits, or the same formula in Tensor ops under create_graph."""
+
+    def forward(self, logits, target=None, labels=None, weights=None, reduction="mean",
+                denominator=1, smoothing=0.0):
+        row_scale = weights / max(denominator, 1) if reduction == "mean" else weights
+        row_scale = row_scale.astype(logits.dtype)
+        logits = _c_order(logits)
+        if labels is not None:
+            loss, self.dlogits = _kernels.xent_sparse(logits, labels, row_scale, smoothing)
+        else:
+            target = _c_order(target.astype(logits.dtype, copy=False))
+            loss, self.dlogits = _kernels.xent_dense(logits, target, row_scale, smoothing)
+        self.labels, self.row_scale, self.reduction, self.smoothing = (labels, row_scale,
+                                                                       reduction, smoothing)
+        weighted = np.where(weights != 0, loss * weights, 0).astype(logits.dtype)
+        if reduction == "none":
+            return weighted
+        total = weighted.sum(dtype=np.float64)
+        mean = total / max(denominator, 1)
+        return np.asarray(total if reduction == "sum" else mean, logits.dtype)
+
+    def _targets(self, x):
+        """The smoothed target q as a Tensor (constant one-hot for integer labels)."""
+        cols = x.shape[-1]
+        if self.labels is None:
+            return self.inputs[1] * (1 - self.smoothing) + self.smoothing / cols
+        onehot = np.zeros(x.shape, x.dtype)
+        np.put_along_axis(onehot, self.labels[..., None], 1, axis=-1)
+        return _tg_tensor.Tensor(onehot * (1 - self.smoothing) + self.smoothing / cols)
+
+    def backward(self, grad):
+        per_row = self.reduction == "none"
+        x = self.inputs[0]
+        scale = self.row_scale[..., None]
+        g = grad.reshape(grad.shape + (1,)) if per_row else grad
+        dx = dt = None
+        if is_grad_enabled():
+            q = self._targets(x)
+            if self.needs_input_grad[0]:
+                dx = (softmax(x) * q.sum(axis=-1, keepdims=True) - q) * scale * g
+            if self.labels is None and self.needs_input_grad[1]:
+                dt = log_softmax(x) * (-(1 - self.smoothing)) * scale * g
+        else:
+            if self.needs_input_grad[0]:
+                # loss.backward() seeds 1: hand over the fused gradient without another pass
+                # (the engine never writes into gradients in place).
+                unit = g.data.ndim == 0 and g.data == 1
+                dx = _tg_tensor.Tensor(self.dlogits if unit else self.dlogits * g.data)
+            if self.labels is None and self.needs_input_grad[1]:
+                dt = _tg_tensor.Tensor(_kernels.log_softmax(x.data) * (-(1 - self.smoothing))
+                                    * scale * g.data)
+        return dx if self.labels is not None else (dx, dt)
+
+
+def _logits_of(x, function_class, axis):
+    """The input of a softmax/sigmoid output (Keras's from_logits shortcut), else None."""
+    ctx = getattr(x, "_ctx", None)
+    if isinstance(ctx, function_class) and (function_class is not Softmax
+                                            or ctx.rows.axes == _normalize_axes(axis, x.ndim)):
+        return ctx.inputs[0]
+    return None
+
+
+def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reduction="mean",
+                  sample_weight=None, ignore_class=None, axis=-1):
+    """Softmax cross-entropy between logits (or probabilities) and class targets.
+
+    target: integer class labels (shape of logits without the class axis, or with it as 1), or
+    one-hot / soft targets shaped like logits. label_smoothing mixes the target with the uniform
+    distribution; ignore_class (integer labels) gives those entries weight 0 and leaves them out
+    of the mean. Labels outside [0, classes) raise ValueError.
+
+    >>> F.cross_entropy(tg.Tensor([[1.5, 0.8, 2.1]]), [2]).item()
+    0.5996...
+    """
+    reduction = _check_reduction(reduction)
+    logits = _as_tensor(logits, "logits")
+    if logits.dtype.kind != "f":
+        logits = logits.astype(_tg_tensor.default_float())
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits need a class axis, got a scalar")
+    (axis,) = _normalize_axes(axis, logits.ndim)
+    loss_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    cols = logits.shape[axis]
+    target_shape = np.shape(target.data if isinstance(target, _tg_tensor.Tensor) else target)
+    dense = target_shape == logits.shape
+    if dense and ignore_class is not None:
+        raise ValueError("ignore_class needs integer labels, got targets shaped like the logits "
+                         f"{logits.shape}")
+    if dense:
+        target, labels, valid = _as_tensor(target, "target"), None, None
+    else:
+        labels, valid = _sparse_labels(target, loss_shape, cols, ignore_class)
+    weights = _entry_weights(sample_weight, loss_shape, logits.dtype)
+    if valid is not None:
+        weights = weights * valid
+    denominator = int(valid.sum()) if valid is not None else int(np.prod(loss_shape))
+    if not from_logits:
+        shortcut = _logits_of(logits, Softmax, axis)
+        if shortcut is None:
+            return _cross_entropy_from_probabilities(logits, target, labels, weights, reduction,
+                                                     denominator, label_smoothing, axis)
+        logits = shortcut
+    if axis != logits.ndim - 1:  # classes last; the other axes keep their order (= loss_shape)
+        order = [a for a in range(logits.ndim) if a != axis] + [axis]
+        logits = logits.permute(*order)
+        target = target.permute(*order) if dense else target
+    common = dict(weights=weights, reduction=reduction, denominator=denominator,
+                  smoothing=float(label_smoothing))
+    if dense:
+        return CrossEntropy.apply(logits, target, **common)
+    return CrossEntropy.apply(logits, labels=labels, **common)
+
+
+def _cross_entropy_from_probabilities(probs, target, labels, weights, reduction, denominator,
+                                      smoothing, axis):
+    cols = probs.shape[axis]
+    if labels is not None:
+        onehot = np.zeros(probs.shape, probs.dtype)
+        np.put_along_axis(onehot, np.expand_dims(labels, axis), 1, axis=axis)
+        target = _tg_tensor.Tensor(onehot)
+    q = target * (1 - smoothing) + smoothing / cols if smoothing else target
+    normalized = probs / probs.sum(axis=axis, keepdims=True)
+    per_entry = -(q * normalized.clip(_EPSILON, 1 - _EPSILON).log()).sum(axis=axis)
+    return _reduce(per_entry, weights, reduction, denominator)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Elementwise max(x, 0) - x z + log1p(exp(-|x|)) (seed 004's stable form), never overflowing;
+    forward also keeps sigmoid(x) from the same exp for backward."""
+
+    def forward(self, x, z):
+        e = np.exp(-np.abs(x))
+        self.sigmoid = np.where(x >= 0, 1, e) / (1 + e)
+        return np.maximum(x, 0) - x * z + np.log1p(e)
+
+    def backward(self, grad):
+        x, z = self.inputs
+        if is_grad_enabled():
+            dx = (x.sigmoid() - z) * grad if self.needs_input_grad[0] else None
+            dz = -x * grad if self.needs_input_grad[1] else None
+        else:
+            dx = (_tg_tensor.Tensor((self.sigmoid - z.data) * grad.data)
+                  if self.needs_input_grad[0] else None)
+            dz = _tg_tensor.Tensor(-x.data * grad.data) if self.needs_input_grad[1] else None
+        return dx, dz
+
+
+def binary_cross_entropy(x, z, from_logits=True, label_smoothing=0.0, reduction="mean",
+                         sample_weight=None, axis=-1):
+    """Sigmoid cross-entropy between logits (or probabilities) x and targets z in [0, 1].
+
+    Entries are averaged over `axis` first (Keras's per-sample loss; axis=None keeps every entry,
+    like tf.nn.sigmoid_cross_entropy_with_logits), then weighted and reduced. label_smoothing
+    moves targets toward 0.5. from_logits=False clips x to [1e-7, 1 - 1e-7] (Keras).
+
+    >>> F.binary_cross_entropy(tg.Tensor([0.8]), [1.0]).item()
+    0.3711...
+    """
+    reduction = _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    x = _as_tensor(x, "x")
+    if x.dtype.kind != "f":
+        x = x.astype(_tg_tensor.default_float())
+    z = _as_tensor(z, "z")
+    if z.dtype != x.dtype:
+        z = z.astype(x.dtype)
+    if z.shape != x.shape:
+        raise ValueError(f"binary_cross_entropy: targets {z.shape} and inputs {x.shape} differ")
+    if label_smoothing:
+        z = z * (1 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits or _logits_of(x, _ops.Sigmoid, None) is not None:
+        logits = x if from_logits else _logits_of(x, _ops.Sigmoid, None)
+        per_entry = BinaryCrossEntropyWithLogits.apply(logits, z)
+    else:
+        p = x.clip(_EPSILON, 1 - _EPSILON)
+        per_entry = -(z * p.log() + (1 - z) * (1 - p).log())
+    if axis is not None and per_entry.ndim:
+        per_entry = per_entry.mean(axis=axis)
+    weights = _entry_weights(sample_weight, per_entry.shape, x.dtype)
+    return _reduce(per_entry, weights, reduction, int(np.prod(per_entry.shape)))
+

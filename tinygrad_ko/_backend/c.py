@@ -254,9 +254,130 @@ def conv2d_backward_bias(dy):
 
 # ---- pooling ----
 
+# Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
+_KERN_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]",
+                "q": "int64_t[]"}
+_KERN_SUFFIX = {"f": "f32", "d": "f64"}
+_kern_fns = {}
+
+
+def _kern_ptr(a):
+    return ffi.from_buffer(_KERN_CTYPES[a.dtype.char], a)
+
+
+def _kern_fn(name, dtype):
+    key = (name, dtype.char)
+    fn = _kern_fns.get(key)
+    if fn is None:
+        fn = _kern_fns[key] = getattr(lib, f"tk_{name}_{_KERN_SUFFIX[dtype.char]}")
+    return fn
+
+
+def maxpool2d_forward(x, geometry):
+    n, h, w, c = x.shape
+    kh, kw, sh, sw, pt, pl, oh, ow = geometry
+    y = np.empty((n, oh, ow, c), x.dtype)
+    argmax = np.empty((n, oh, ow, c), np.int32)
+    if y.size:
+        _kern_fn("maxpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(argmax), _kern_ptr(x),
+                                               n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow)
+    return y, argmax
+
+
+def maxpool2d_backward(dy, argmax, x_shape):
+    n, h, w, c = x_shape
+    dx = np.zeros(x_shape, dy.dtype)
+    if dx.size and dy.size:
+        _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
+                                                 n, h, w, c, dy.shape[1], dy.shape[2])
+    return dx
+
+
+def maxpool2d_gather(ddx, argmax):
+    n, h, w, c = ddx.shape
+    ddy = np.empty(argmax.shape, ddx.dtype)
+    if ddy.size:
+        _kern_fn("maxpool2d_gather", ddx.dtype)(_kern_ptr(ddy), _kern_ptr(ddx), _kern_ptr(argmax),
+                                                n, h, w, c, argmax.shape[1], argmax.shape[2])
+    return ddy
+
+
+def avgpool2d_forward(x, geometry):
+    n, h, w, c = x.shape
+    oh, ow = geometry[6:]
+    y = np.empty((n, oh, ow, c), x.dtype)
+    if y.size:
+        _kern_fn("avgpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(x), n, h, w, c, *geometry)
+    return y
+
+
+def avgpool2d_backward(dy, x_shape, geometry):
+    dx = np.zeros(x_shape, dy.dtype)
+    if dx.size and dy.size:
+        _kern_fn("avgpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), *x_shape, *geometry)
+    return dx
+
 # ---- softmax / log-sum-exp ----
 
+
+def _rows(x):
+    return x.size // x.shape[-1], x.shape[-1]
+
+
+def logsumexp(x):
+    out = np.empty(x.shape[:-1], x.dtype)
+    if out.size:
+        _kern_fn("logsumexp_forward", x.dtype)(_kern_ptr(out), _kern_ptr(x), *_rows(x))
+    return out
+
+
+def logsumexp_backward(dy, x, lse):
+    dx = np.empty_like(x)
+    if dx.size:
+        _kern_fn("logsumexp_backward", x.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(x), _kern_ptr(lse), *_rows(x))
+    return dx
+
+
+def _rowwise(name, *arrays):
+    out = np.empty_like(arrays[-1])
+    if out.size:
+        _kern_fn(name, out.dtype)(_kern_ptr(out), *(_kern_ptr(a) for a in arrays), *_rows(out))
+    return out
+
+
+def softmax(x):
+    return _rowwise("softmax_forward", x)
+
+
+def softmax_backward(dy, y):
+    return _rowwise("softmax_backward", dy, y)
+
+
+def log_softmax(x):
+    return _rowwise("log_softmax_forward", x)
+
+
+def log_softmax_backward(dy, y):
+    return _rowwise("log_softmax_backward", dy, y)
+
 # ---- cross-entropy ----
+
+
+def _xent(name, logits, target, row_scale, smoothing):
+    loss = np.empty(logits.shape[:-1], logits.dtype)
+    dlogits = np.empty_like(logits)
+    if dlogits.size:
+        _kern_fn(name, logits.dtype)(_kern_ptr(loss), _kern_ptr(dlogits), _kern_ptr(logits), _kern_ptr(target),
+                                    _kern_ptr(row_scale), *_rows(logits), smoothing)
+    return loss, dlogits
+
+
+def xent_sparse(logits, labels, row_scale, smoothing):
+    return _xent("xent_sparse_forward", logits, labels, row_scale, smoothing)
+
+
+def xent_dense(logits, target, row_scale, smoothing):
+    return _xent("xent_dense_forward", logits, target, row_scale, smoothing)
 
 # ---- optimizers ----
 

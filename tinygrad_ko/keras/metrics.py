@@ -5,8 +5,8 @@ from ..metrics import (Accuracy, BinaryAccuracy, BinaryCrossentropy, Categorical
                        CategoricalCrossentropy, Mean, MeanAbsoluteError, MeanMetricWrapper,
                        MeanSquaredError, Metric, SparseCategoricalAccuracy,
                        SparseCategoricalCrossentropy, SparseTopKCategoricalAccuracy,
-                       TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy, get,
-                       sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                       TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy,
+                       get, sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
                        top_k_categorical_accuracy)
 
 __all__ = ["Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy",

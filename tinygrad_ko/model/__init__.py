@@ -4,6 +4,6 @@ Split by idea: `core` (the classes and the training loop), `data` (batching and 
 `summary` (the summary table and the logits warning), `saving` (atomic one-file archives).
 """
 from .core import Model, Sequential, load_model
-from .summary import summary_text
+from .summary import model_to_dot, plot_model, summary_text
 
-__all__ = ["Model", "Sequential", "load_model", "summary_text"]
+__all__ = ["Model", "Sequential", "load_model", "model_to_dot", "plot_model", "summary_text"]

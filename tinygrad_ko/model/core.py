@@ -2,7 +2,8 @@
 
     >>> from tinygrad_ko import keras
     >>> model = keras.Sequential([keras.layers.Dense(10, activation="softmax", input_shape=(784,))])
-    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+    ...               metrics=["accuracy"])
     >>> history = model.fit(x_train, y_train, epochs=5, validation_split=0.2)
     >>> model.evaluate(x_test, y_test)            # [loss, accuracy]
 
@@ -33,7 +34,7 @@ __all__ = ["Model", "Sequential", "load_model"]
 # ---- the model classes ----
 
 class Model(Layer):
-    """A model is a layer made of layers, plus training: `Model(inputs, outputs)` for the functional API.
+    """A layer made of layers, plus training; `Model(inputs, outputs)` is the functional API.
 
         >>> inputs = keras.Input(shape=(28, 28, 1))
         >>> x = keras.layers.Flatten()(inputs)
@@ -80,7 +81,7 @@ class Model(Layer):
         return ([self._input_layer] if self._input_layer is not None else []) + self._layers_list
 
     def build(self, input_shape):
-        """Builds every layer from `input_shape` by a symbolic pass (the batch dimension is free)."""
+        """Builds every layer from `input_shape` by a symbolic pass (any batch size)."""
         if not self._layers_list:
             raise ValueError(f"model {self.name!r} has no layers to build")
         node = SymbolicTensor((None,) + tuple(input_shape[1:]), self.dtype, None)
@@ -100,8 +101,8 @@ class Model(Layer):
 
     def _require_built(self, what):
         if not self.built:
-            raise ValueError(f"{what}: model {self.name!r} has not been built yet, so its weights do "
-                             f"not exist. Give the first layer input_shape=(...), start with "
+            raise ValueError(f"{what}: model {self.name!r} has not been built yet, so its weights "
+                             f"do not exist. Give the first layer input_shape=(...), start with "
                              f"keras.Input(shape=...), or call the model on a batch of data first.")
 
     @property
@@ -131,13 +132,13 @@ class Model(Layer):
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
         """Chooses the optimizer, loss and metrics (names or objects), as Keras's compile does.
 
-        "accuracy" is resolved to binary/sparse/categorical accuracy when the first targets are seen.
+        "accuracy" becomes binary/sparse/categorical accuracy when the first targets are seen.
         """
         self.optimizer = optim_module.get(optimizer)
         self.loss = losses_module.get(loss) if loss is not None else None
         self.loss_weight = loss_weight(loss_weights)
         self._metric_specs = list(metrics or [])
-        self.compiled_metrics = None  # resolved against the data by _resolve_metrics
+        self.compiled_metrics = None  # resolved against the first targets by _bind
         self._loss_spec, self._loss_weights = loss, loss_weights
         warning = logits_mismatch(self, self.loss) if self.built or self._layers_list else None
         if warning:
@@ -148,7 +149,9 @@ class Model(Layer):
             raise RuntimeError(f"You must call model.compile(optimizer=..., loss=...) before "
                                f"{what}.")
 
-    def _resolve_metrics(self, y):
+    def _bind(self, y):
+        """Once, on the first targets: resolves "accuracy" and the like against their shape, and
+        binds the optimizer to the trainable weights."""
         if self.compiled_metrics is None:
             self.compiled_metrics = [
                 metrics_module.get_metric(spec, y.shape, self.output_shape, loss=self.loss)
@@ -243,7 +246,7 @@ class Model(Layer):
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None,
                  callbacks=None, return_dict=False):
-        """Loss (with regularization) and metrics on x/y: a scalar, [loss, metrics...], or a dict."""
+        """Loss (with regularization) and metrics on x/y: a scalar, [loss, *metrics], or a dict."""
         self._require_compiled("evaluate()")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         cbs = self._callbacks(callbacks, None, verbose, steps=math.ceil(len(x) / batch_size))
@@ -340,7 +343,9 @@ class Model(Layer):
         if x.dtype != self.dtype:  # converted once for the whole data set, never per batch
             x = x.astype(self.dtype)
         if not self._layers_list:
-            raise ValueError(f"{what}: model {self.name!r} has no layers")
+            raise ValueError(f"{what}: model {self.name!r} has no layers. Build models with "
+                             f"keras.Sequential([...]) or keras.Model(inputs, outputs); "
+                             f"subclassing Model with your own call() is not supported")
         if not self.built:
             self._build_once((None,) + x.shape[1:])
         expected = self.build_input_shape
@@ -367,7 +372,7 @@ class Model(Layer):
             if sample_weight.shape != (len(x),):
                 raise ValueError(f"{what}: sample_weight must have shape ({len(x)},), "
                                  f"got {sample_weight.shape}")
-        self._resolve_metrics(y)
+        self._bind(y)
         return x, y, sample_weight
 
     # -- weights and saving --
@@ -406,7 +411,8 @@ class Model(Layer):
                 "loss_weights": self._loss_weights}
 
     def get_config(self):
-        config = {"name": self.name, "layers": [_layer_config(layer) for layer in self._layers_list]}
+        config = {"name": self.name,
+                  "layers": [_layer_config(layer) for layer in self._layers_list]}
         if self.built:
             config["build_input_shape"] = list(self.build_input_shape)
         if self._input_layer is not None:

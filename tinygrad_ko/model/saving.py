@@ -1,4 +1,4 @@
-"""One-file model archives: an .npz holding the architecture/compile JSON, weights and optimizer state.
+"""One-file model archives: an .npz with the architecture/compile JSON, weights, optimizer state.
 
 Writes are atomic (temp file beside the target, fsync, os.replace): a crash mid-save leaves the
 previous file intact. Reads check names, count and shapes before touching any weight.
@@ -49,7 +49,8 @@ def read_archive(filepath):
         with np.load(filepath, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{filepath}: not a tinygrad_ko model/weights file, or corrupt ({e})") from e
+        raise ValueError(f"{filepath}: not a tinygrad_ko model/weights file, or corrupt "
+                         f"({e})") from e
     if CONFIG_KEY not in arrays:
         raise ValueError(f"{filepath}: not a tinygrad_ko model/weights file (no {CONFIG_KEY})")
     return json.loads(arrays.pop(CONFIG_KEY).tobytes().decode()), arrays

@@ -1,4 +1,8 @@
-"""Looking at a model: Keras's summary table, and the compile-time warning about logits."""
+"""Looking at a model: Keras's summary table, plot_model, and the compile-time logits warning."""
+import os
+import shutil
+import subprocess
+
 import numpy as np
 
 from .data import loss_name
@@ -68,7 +72,9 @@ def logits_mismatch(model, loss):
     Conv, Activation) or a Softmax layer tells us what the model outputs.
     """
     layer = final_layer(model)
-    if loss is None or layer is None or "crossentropy" not in loss_name(loss).replace("_", "").lower():
+    if loss is None or layer is None:
+        return None
+    if "crossentropy" not in loss_name(loss).replace("_", "").lower():
         return None
     if type(layer).__name__ == "Softmax":
         activation = "softmax"
@@ -87,3 +93,45 @@ def logits_mismatch(model, loss):
                 f"keras.losses.SparseCategoricalCrossentropy(from_logits=True), or end the model "
                 f"with activation='softmax' (or 'sigmoid' for one output).")
     return None
+
+
+# ---- plot_model ----
+
+def model_to_dot(model, show_shapes=False, rankdir="TB"):
+    """Graphviz DOT text of the model's layers: one box per layer, arrows in data-flow order."""
+    lines = ["digraph model {", f'  rankdir="{rankdir}";',
+             '  node [shape=record, fontname="monospace"];']
+    rows = model.layer_output_shapes()
+    for n, (layer, shape) in enumerate(rows):
+        label = f"{layer.name}: {type(layer).__name__}"
+        if show_shapes:
+            label += f" | output: {_shape_text(shape)}"
+        lines.append(f'  layer{n} [label="{label}"];')
+        if n:
+            lines.append(f"  layer{n - 1} -> layer{n};")
+    return "\n".join(lines + ["}"])
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, rankdir="TB", dpi=96):
+    """Keras's plot_model: draws the layer graph into `to_file` with Graphviz's `dot` program.
+
+    A `.dot` file name writes the DOT text itself. Without `dot` installed, the DOT text is written
+    next to `to_file` and a message says how to render it (Keras needs pydot + graphviz likewise).
+    """
+    model._require_built("plot_model()")
+    text = model_to_dot(model, show_shapes=show_shapes, rankdir=rankdir)
+    root, extension = os.path.splitext(os.fspath(to_file))
+    if extension == ".dot":
+        with open(to_file, "w") as f:
+            f.write(text)
+        return
+    dot = shutil.which("dot")
+    if dot is None:
+        with open(root + ".dot", "w") as f:
+            f.write(text)
+        print(f"plot_model: Graphviz's `dot` program is not installed, so {to_file} was not drawn; "
+              f"the graph is in {root}.dot (sudo apt-get install graphviz, then "
+              f"dot -T{extension.lstrip('.') or 'png'} {root}.dot -o {to_file})")
+        return
+    subprocess.run([dot, f"-T{extension.lstrip('.') or 'png'}", f"-Gdpi={dpi}", "-o",
+                    os.fspath(to_file)], input=text.encode(), check=True)

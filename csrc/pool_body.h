@@ -1,0 +1,143 @@
+/* pool_body.h: max/avg pool2d over NHWC, written once and included by pool.c for float and double
+ * (T, SFX). Channels are the innermost, contiguous axis, so every inner loop runs over C with unit
+ * stride and the compiler vectorizes it (the ternary selects become masked blends); pooling moves
+ * little arithmetic per byte, so these loops run at cache/memory speed without hand-written SIMD.
+ * Shared arguments: x: [n, h, w, c] input, windows kh x kw moved by strides (sh, sw) over the input
+ * padded by pt rows on top and pl columns on the left (bottom/right padding is whatever the output
+ * size oh x ow implies); y, dy, argmax: [n, oh, ow, c]. Padding never wins a max and never counts
+ * in an average (Keras semantics); every window holds at least one real pixel (the caller checks). */
+
+#define TK_CAT2(a, b) a##_##b
+#define TK_CAT(a, b) TK_CAT2(a, b)
+#define FN(name) TK_CAT(name, SFX)
+
+/* The window of output (oy, ox), clipped to the image: rows [*y0, *y1), columns [*x0, *x1). */
+static inline void FN(window)(int64_t oy, int64_t ox, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                              int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                              int64_t *y0, int64_t *y1, int64_t *x0, int64_t *x1) {
+    int64_t top = oy * sh - pt, left = ox * sw - pl;
+    *y0 = TK_MAX(top, 0);
+    *y1 = TK_MIN(top + kh, h);
+    *x0 = TK_MAX(left, 0);
+    *x1 = TK_MIN(left + kw, w);
+}
+
+/* y, argmax: [n, oh, ow, c]   x: [n, h, w, c]
+ * argmax holds iy * w + ix of each window's FIRST maximum in row-major order (strict >), or of its
+ * first NaN, as PyTorch routes ties and np.argmax picks. */
+void FN(tk_maxpool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t n, int64_t h, int64_t w,
+                              int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                              int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const T *xb = x + b * h * w * c;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t y0, y1, x0, x1, o = ((b * oh + oy) * ow + ox) * c;
+                FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);
+                T *TK_RESTRICT yo = y + o;
+                int32_t *TK_RESTRICT ao = argmax + o;
+                const T *first = xb + (y0 * w + x0) * c;
+                for (int64_t ch = 0; ch < c; ch++) {
+                    yo[ch] = first[ch];
+                    ao[ch] = (int32_t)(y0 * w + x0);
+                }
+                for (int64_t iy = y0; iy < y1; iy++) {
+                    for (int64_t ix = (iy == y0 ? x0 + 1 : x0); ix < x1; ix++) {
+                        const T *TK_RESTRICT xi = xb + (iy * w + ix) * c;
+                        int32_t idx = (int32_t)(iy * w + ix);
+                        for (int64_t ch = 0; ch < c; ch++) {
+                            T v = xi[ch], cur = yo[ch];
+                            int take = v > cur || (v != v && cur == cur);
+                            yo[ch] = take ? v : cur;
+                            ao[ch] = take ? idx : ao[ch];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c] dx = 0 except each window's gradient routed to its
+ * saved argmax. Images are split between threads: overlapping windows add into the same pixel, and
+ * only the thread owning the image writes it. */
+void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t n, int64_t h,
+                               int64_t w, int64_t c, int64_t oh, int64_t ow) {
+    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+        T *TK_RESTRICT dxb = dx + b * h * w * c;
+        memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
+        const T *dyb = dy + b * oh * ow * c;
+        const int32_t *ab = argmax + b * oh * ow * c;
+        for (int64_t o = 0; o < oh * ow; o++)
+            for (int64_t ch = 0; ch < c; ch++)
+                dxb[(int64_t)ab[o * c + ch] * c + ch] += dyb[o * c + ch];
+    }
+}
+
+/* ddy: [n, oh, ow, c]   ddx: [n, h, w, c]   argmax: [n, oh, ow, c]
+ * The gradient of max-pool backward w.r.t. dy: gather ddx at the saved argmax. */
+void FN(tk_maxpool2d_gather)(T *ddy, const T *ddx, const int32_t *argmax, int64_t n, int64_t h,
+                             int64_t w, int64_t c, int64_t oh, int64_t ow) {
+    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+        const T *ddxb = ddx + b * h * w * c;
+        for (int64_t o = b * oh * ow; o < (b + 1) * oh * ow; o++)
+            for (int64_t ch = 0; ch < c; ch++)
+                ddy[o * c + ch] = ddxb[(int64_t)argmax[o * c + ch] * c + ch];
+    }
+}
+
+/* y: [n, oh, ow, c]   x: [n, h, w, c];  y = mean of the window's real pixels. */
+void FN(tk_avgpool2d_forward)(T *y, const T *x, int64_t n, int64_t h, int64_t w, int64_t c,
+                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                              int64_t pl, int64_t oh, int64_t ow) {
+    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const T *xb = x + b * h * w * c;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);
+                T *TK_RESTRICT yo = y + ((b * oh + oy) * ow + ox) * c;
+                T inv = (T)1 / (T)((y1 - y0) * (x1 - x0));
+                for (int64_t ch = 0; ch < c; ch++)
+                    yo[ch] = 0;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        const T *TK_RESTRICT xi = xb + (iy * w + ix) * c;
+                        for (int64_t ch = 0; ch < c; ch++)
+                            yo[ch] += xi[ch];
+                    }
+                for (int64_t ch = 0; ch < c; ch++)
+                    yo[ch] *= inv;
+            }
+        }
+    }
+}
+
+/* dx: [n, h, w, c]   dy: [n, oh, ow, c];  each window spreads dy / (its real pixel count) over its
+ * real pixels. Split by image, as in max-pool backward, because overlapping windows add up. */
+void FN(tk_avgpool2d_backward)(T *dx, const T *dy, int64_t n, int64_t h, int64_t w, int64_t c,
+                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                               int64_t pl, int64_t oh, int64_t ow) {
+    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    for (int64_t b = 0; b < n; b++) {
+        T *dxb = dx + b * h * w * c;
+        memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);
+                const T *TK_RESTRICT g = dy + ((b * oh + oy) * ow + ox) * c;
+                T inv = (T)1 / (T)((y1 - y0) * (x1 - x0));
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        T *TK_RESTRICT di = dxb + (iy * w + ix) * c;
+                        for (int64_t ch = 0; ch < c; ch++)
+                            di[ch] += g[ch] * inv;
+                    }
+            }
+    }
+}

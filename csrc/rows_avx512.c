@@ -1,0 +1,32 @@
+/* rows_avx512.c: rows_body.h compiled for AVX-512 (16 float lanes; masked loads/stores for row
+ * tails). */
+#if defined(__x86_64__)
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#include <float.h>
+#include <math.h>
+#include "rows.h"
+#include "vexp.h"
+
+#define T float
+#define T_BIG FLT_MAX
+#define T_INF INFINITY
+#define LOG_S logf
+#define V __m512
+#define VL 16
+#define V_SET1 _mm512_set1_ps
+#define V_LOAD _mm512_loadu_ps
+#define V_STORE _mm512_storeu_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_MAX _mm512_max_ps
+#define V_FMA _mm512_fmadd_ps
+#define V_EXP tk_vexp_avx512
+#define V_HMAX _mm512_reduce_max_ps
+#define V_HSUM _mm512_reduce_add_ps
+#define TAIL_MASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define V_LOAD_TAIL(p, n, fill) _mm512_mask_loadu_ps(_mm512_set1_ps(fill), TAIL_MASK(n), (p))
+#define V_STORE_TAIL(p, n, v) _mm512_mask_storeu_ps((p), TAIL_MASK(n), (v))
+#define ROWS_SUFFIX avx512
+#include "rows_body.h"
+#endif

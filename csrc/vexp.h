@@ -1,0 +1,71 @@
+/* vexp.h: our vectorized float32 exp for AVX-512 and AVX2+FMA (the portable path calls expf).
+ * exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 (Cody-Waite: ln2 split in a short high
+ * part, so n*LN2_HI is exact, and a low correction), |r| <= ln2/2. exp(r) is the degree-7 Taylor
+ * polynomial, whose truncation error (r^8/8! < 6e-9 relative) sits far below float32's half ulp:
+ * the result is within ~1-2 ulp, the rounding of the Horner steps. Inputs are clamped to [-87, 89]
+ * first: x > ln(FLT_MAX) gives +inf through the scaling itself; x < -87 (exp < 1.7e-38, the
+ * denormal range) gives exactly 0, as does -inf: producing denormals costs a microcode assist per
+ * instruction on x86 (it made the softmax of short rows, whose padding lanes are -inf, 10x slower).
+ * NaN passes through: the clamps put the constant first (max/min return their second operand when
+ * one is NaN), and the flush-to-zero mask is "not less than", true for NaN. Included only by files
+ * compiled for these ISAs (their own #pragma GCC target). */
+#ifndef TK_VEXP_H
+#define TK_VEXP_H
+#include <immintrin.h>
+
+#define TK_EXP_LO -87.0f /* below: exp is flushed to 0 (exp(-87) = 1.6e-38 is still normal) */
+#define TK_EXP_HI 89.0f   /* above log(FLT_MAX): exp overflows to inf */
+#define TK_LOG2E 1.44269504088896341f
+#define TK_LN2_HI 0.693359375f
+#define TK_LN2_LO -2.12194440e-4f
+
+#ifdef __AVX512F__
+static inline __m512 tk_vexp_avx512(__m512 x) {
+    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(TK_EXP_LO), _CMP_NLT_UQ);
+    x = _mm512_min_ps(_mm512_set1_ps(TK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(TK_EXP_LO), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(TK_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TK_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    /* scalef multiplies by 2^n with IEEE overflow to inf; flushed lanes are zeroed by the mask. */
+    return _mm512_maskz_scalef_ps(keep, p, n);
+}
+#endif
+
+#ifdef __AVX2__
+static inline __m256 tk_vexp_avx2(__m256 x) {
+    __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(TK_EXP_LO), _CMP_NLT_UQ);
+    x = _mm256_min_ps(_mm256_set1_ps(TK_EXP_HI), _mm256_max_ps(_mm256_set1_ps(TK_EXP_LO), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(TK_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(TK_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(TK_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    /* n spans [-126, 129]: 2^128 and 2^129 do not fit one float exponent, so scale by 2^(n/2)
+     * twice; the product overflows to inf exactly where exp does. */
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i half = _mm256_srai_epi32(ni, 1);
+    __m256i rest = _mm256_sub_epi32(ni, half);
+    __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(rest, bias), 23));
+    return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
+}
+#endif
+
+#endif

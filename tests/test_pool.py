@@ -1,0 +1,159 @@
+"""Pooling: C kernels vs NumPy references, Keras semantics, tie routing, gradients, bad input."""
+import numpy as np
+import pytest
+
+import tinygrad_ko as tg
+from tinygrad_ko import functional as F
+from tinygrad_ko._backend import c_available, kernels, ref
+
+needs_c = pytest.mark.skipif(not c_available(), reason="C backend not built")
+
+# (input shape, pool_size, strides, padding): odd sizes, batch 1, overlapping windows, same padding
+CASES = [
+    ((2, 7, 9, 3), 2, None, "valid"),
+    ((1, 5, 5, 1), 3, 2, "same"),
+    ((2, 6, 7, 5), 3, 1, "same"),
+    ((3, 8, 8, 17), 2, 1, "valid"),
+    ((1, 9, 4, 2), (2, 3), (1, 2), "same"),
+    ((2, 4, 4, 33), 4, None, "SAME"),
+    ((1, 3, 3, 2), 5, 3, "same"),
+]
+
+
+def _c():
+    from tinygrad_ko._backend import c
+    return c
+
+
+def _pooled_input(shape, dtype, rng):
+    """Random values with exact ties (a blank band of zeros) and a few -inf pixels at the border."""
+    x = rng.standard_normal(shape).astype(dtype)
+    x[:, :, : max(1, shape[2] // 3)] = 0
+    x[:, 0, 0] = -np.inf
+    return x
+
+
+@needs_c
+@pytest.mark.kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, pool, strides, padding", CASES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_c_matches_reference(shape, pool, strides, padding, dtype, threads, rng):
+    c, before = _c(), tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        x = _pooled_input(shape, dtype, rng)
+        geometry = kernels.pool2d_geometry(shape, pool, strides, padding)
+        (y, argmax), (y_ref, argmax_ref) = c.maxpool2d_forward(x, geometry), \
+            ref.maxpool2d_forward(x, geometry)
+        assert y.dtype == dtype and np.array_equal(y, y_ref) and np.array_equal(argmax, argmax_ref)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        np.testing.assert_allclose(c.maxpool2d_backward(dy, argmax, shape),
+                                   ref.maxpool2d_backward(dy, argmax, shape), rtol=1e-6, atol=1e-6)
+        ddx = rng.standard_normal(shape).astype(dtype)
+        assert np.array_equal(c.maxpool2d_gather(ddx, argmax), ref.maxpool2d_gather(ddx, argmax))
+        x = np.nan_to_num(x, neginf=-3.0)
+        tol = dict(rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(c.avgpool2d_forward(x, geometry),
+                                   ref.avgpool2d_forward(x, geometry), **tol)
+        np.testing.assert_allclose(c.avgpool2d_backward(dy, shape, geometry),
+                                   ref.avgpool2d_backward(dy, shape, geometry), **tol)
+    finally:
+        tg.set_num_threads(before)
+
+
+def test_same_padding_follows_keras(backend):
+    # 5x5, pool 2, stride 2, "same": 3x3 output, the extra padding row/column at the bottom/right,
+    # and the padded pixels count neither in the max nor in the mean.
+    x = np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1) - 30
+    y = F.max_pool2d(tg.Tensor(x), 2, padding="same").numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(y, [[-24, -22, -21], [-14, -12, -11], [-9, -7, -6]])
+    a = F.avg_pool2d(tg.Tensor(x), 2, padding="same").numpy()[0, :, :, 0]
+    np.testing.assert_allclose(a, [[-27, -25, -23.5], [-17, -15, -13.5], [-9.5, -7.5, -6]])
+
+
+def test_max_pool_routes_ties_to_first_maximum(backend):
+    x = tg.Tensor(np.zeros((1, 4, 4, 2), np.float32), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    expected = np.zeros((4, 4))
+    expected[::2, ::2] = 1  # top-left of every window: the first in row-major order
+    for ch in range(2):
+        np.testing.assert_array_equal(x.grad.numpy()[0, :, :, ch], expected)
+
+
+def test_torch_oracle_ties_and_overlap(backend, torch, rng):
+    x = np.round(rng.standard_normal((2, 9, 9, 3)), 0).astype(np.float32)  # many exact ties
+    x[:, :3] = 0
+    for pool, stride in [(2, 2), (3, 2), (3, 1)]:
+        ours = tg.Tensor(x, requires_grad=True)
+        y = F.max_pool2d(ours, pool, stride)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        (y * tg.Tensor(dy)).sum().backward()
+        theirs = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+        yt = torch.nn.functional.max_pool2d(theirs, pool, stride)
+        yt.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
+        np.testing.assert_array_equal(y.numpy(), yt.detach().numpy().transpose(0, 2, 3, 1))
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy().transpose(0, 2, 3, 1),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_torch_oracle_avg_pool_excludes_padding(backend, torch, rng):
+    x = rng.standard_normal((2, 7, 7, 4)).astype(np.float32)
+    ours = tg.Tensor(x, requires_grad=True)
+    y = F.avg_pool2d(ours, 3, 1, "same")  # symmetric 1-pixel padding, as torch's padding=1
+    y.sum().backward()
+    theirs = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    yt = torch.nn.functional.avg_pool2d(theirs, 3, 1, padding=1, count_include_pad=False)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy().transpose(0, 2, 3, 1), atol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy().transpose(0, 2, 3, 1),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("pool, strides, padding", [(2, None, "valid"), (3, 2, "same"),
+                                                    (2, 1, "same")])
+def test_gradcheck_first_and_second_order(backend, pool, strides, padding, rng):
+    x = rng.standard_normal((1, 5, 4, 2))
+    for op in (F.max_pool2d, F.avg_pool2d):
+        assert tg.gradcheck(lambda t: op(t, pool, strides, padding), [x], order=2)
+
+
+def test_global_avg_pool(backend, rng):
+    x = rng.standard_normal((2, 3, 5, 4))
+    np.testing.assert_allclose(F.global_avg_pool2d(tg.Tensor(x)).numpy(), x.mean(axis=(1, 2)))
+    assert tg.gradcheck(F.global_avg_pool2d, [x])
+    with pytest.raises(ValueError, match="NHWC"):
+        F.global_avg_pool2d(tg.Tensor(x[0]))
+
+
+def test_backward_of_max_pool_backward_is_a_gather(backend, rng):
+    x = tg.Tensor(rng.standard_normal((1, 4, 4, 3)), requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    (gx,) = tg.grad((y * y).sum(), [x], create_graph=True)  # gx = 2 y scattered to the argmax
+    (ggx,) = tg.grad(gx.sum(), [x])
+    mask = np.zeros(x.shape)
+    mask.reshape(-1)[np.flatnonzero(np.isin(x.numpy(), y.numpy()))] = 2
+    np.testing.assert_allclose(ggx.numpy(), mask)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda x: F.max_pool2d(x[0], 2), ValueError, "4-D"),
+    (lambda x: F.max_pool2d(x, 9), ValueError, "larger than the input"),
+    (lambda x: F.avg_pool2d(x, 2, strides=0), ValueError, "positive"),
+    (lambda x: F.max_pool2d(x, 2, padding="full"), ValueError, "padding"),
+    (lambda x: F.max_pool2d(x, (2, 2, 2)), ValueError, "pair"),
+    (lambda x: F.avg_pool2d(x.astype(np.int32), 2), TypeError, "float32 or float64"),
+])
+def test_bad_input(backend, call, error, match):
+    with pytest.raises(error, match=match):
+        call(tg.Tensor(np.zeros((1, 4, 4, 2), np.float32)))
+
+
+def test_backward_kernels_reject_bad_indices():
+    dy = np.zeros((1, 2, 2, 1), np.float32)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.maxpool2d_backward(dy, np.full(dy.shape, 16, np.int32), (1, 4, 4, 1))
+    with pytest.raises(ValueError, match="int32"):
+        kernels.maxpool2d_backward(dy, np.zeros(dy.shape, np.int64), (1, 4, 4, 1))
+    with pytest.raises(ValueError, match="expected"):
+        kernels.avgpool2d_backward(dy, (1, 6, 6, 1), 2)
