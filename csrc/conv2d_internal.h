@@ -52,4 +52,19 @@ CONV_DECLARE(avx2)
 CONV_DECLARE(avx512)
 #undef CONV_DECLARE
 
+/* ---- conv2d_layout.c ---- */
+void conv_place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
+                      int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w);
+void conv_pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es);
+void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
+                    int64_t step_j);
+void conv_pack_flipped_f32(float *dst, int64_t ld, const float *w, const tk_conv2d_geometry *g);
+void conv_pack_flipped_f64(double *dst, int64_t ld, const double *w, const tk_conv2d_geometry *g);
+void conv_sum_parts_f32(float *out, const char *parts, size_t part_bytes, int nparts, int64_t ld,
+                        int64_t cols, int64_t r0, int64_t r1);
+void conv_sum_parts_f64(double *out, const char *parts, size_t part_bytes, int nparts, int64_t ld,
+                        int64_t cols, int64_t r0, int64_t r1);
+void conv_row_sums_f32(float *acc, const float *dy, int64_t lo, int64_t hi, int64_t o);
+void conv_row_sums_f64(double *acc, const double *dy, int64_t lo, int64_t hi, int64_t o);
+
 #endif
