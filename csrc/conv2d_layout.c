@@ -7,7 +7,7 @@
 /* dst [dh, dw, px] (px bytes per pixel) := zeros, with src pixel (i, j) of [sh, sw, px] at
  * (top + i * step_h, left + j * step_w) wherever that lands inside dst (negative offsets crop). */
 void conv_place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
-                        int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w)
+                      int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w)
 {
     const int64_t row = dw * px;
     for (int64_t q = 0; q < dh; q++) {
