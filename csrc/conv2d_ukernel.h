@@ -136,20 +136,23 @@ static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) acc[r][v] = (CK_VEC){0};
     }
-    int64_t oh = p0 / j->at.out_w, ow = p0 % j->at.out_w;
-    for (int64_t p = p0; p < p1; p++) {
-        const CK_T *sp = src + oh * j->at.row_step + ow * j->at.col_step;
-        const CK_T *gp = g + p * j->ldg;
-        CK_VEC gv[CK_WG_VECS];
+    const int64_t out_w = j->at.out_w, col_step = j->at.col_step, ldg = j->ldg;
+    const CK_T *gp = g + p0 * ldg;
+    /* One run of pixels per output row: the source and gradient pointers just step along it. */
+    for (int64_t p = p0, oh = p0 / out_w, ow = p0 % out_w; p < p1; p += out_w - ow, oh++, ow = 0) {
+        const CK_T *sp = src + oh * j->at.row_step + ow * col_step;
+        const CK_T *const run_end = gp + TK_MIN(p1 - p, out_w - ow) * ldg;
+        for (; gp < run_end; gp += ldg, sp += col_step) {
+            CK_VEC gv[CK_WG_VECS];
 #pragma GCC unroll 8
-        for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
+            for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
 #pragma GCC unroll 32
-        for (int r = 0; r < rows; r++) {
-            const CK_T a = sp[ko[r]];
+            for (int r = 0; r < rows; r++) {
+                const CK_T a = sp[ko[r]];
 #pragma GCC unroll 8
-            for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
+                for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
+            }
         }
-        if (++ow == j->at.out_w) ow = 0, oh++;
     }
     /* acc rows are padded to a multiple of the widest vector: whole-vector updates stay inside. */
     CK_T *dst = (CK_T *)j->acc + k0 * j->ldacc + col;
