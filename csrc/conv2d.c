@@ -8,16 +8,15 @@
  * instead of being written and re-read K/C times larger. HWIO weights are already the row-major
  * [K, O] GEMM operand: they are used in place when O is a multiple of the vector width.
  *   forward      y  = cols(x_pad) @ W           (+ bias fused into the accumulator init)
- *   grad-input   dx = cols(dy_zi) @ W_flipped^T: a stride-1 correlation of dy, zero-inserted by the
- *                stride and padded by (k-1)*d - pad, with the flipped, transposed kernel [kh,kw,o,c]
+ *   grad-input   dx = cols(dy) @ W^T, by phases: for each (row, column) phase of the stride, a
+ *                stride-1 correlation of zero-margined dy with that phase's taps of W^T [kh,kw,o,c]
  *   grad-weight  dw = cols(x_pad)^T @ dy         (per-thread partial sums, then one reduction),
  *                and optionally db on the same pass over dy (each image's rows summed while cached)
  *   grad-bias    db = column sums of dy (alone, for when dw is not needed)
  * Threads take chunks of the flattened (image, pixel) range dynamically; each keeps a private
  * padded copy of the image it works on (in the caller's workspace, so the kernels never allocate).
- * Deliberately avoided: stride-specific sub-pixel grad-input kernels (strided grad-input costs
- * stride_h * stride_w more multiply-adds on the zero-inserted gradient; the networks we target
- * use stride 1). */
+ * Deliberately avoided: materialized im2col matrices, and zero-inserted gradients (a strided
+ * grad-input would spend stride_h * stride_w times the multiply-adds on zeros). */
 #include <string.h>
 #include "conv2d_internal.h"
 
@@ -44,8 +43,10 @@ static conv_wgrad_fn wgrad_kernel(size_t es)
 typedef struct {
     int nt;                                   /* threads the kernel runs on (at most tk_threads) */
     int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
+    int64_t top, left;                        /* where the unpadded image starts in the source */
     int place;                                /* the source image must be copied (padded) per thread */
-    size_t koff, bias, packed, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes, total;
+    size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
+    size_t total;
 } conv_plan;
 
 static size_t carve(size_t *top, size_t bytes)
@@ -93,14 +94,17 @@ static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
     conv_plan pl = {0};
     size_t top = 0;
     pl.k = g->kh * g->kw * g->o;
-    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c * (g->stride_h * g->stride_w));
-    pl.src_h = g->h + (g->kh - 1) * g->dilation_h;
-    pl.src_w = g->w + (g->kw - 1) * g->dilation_w;
+    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c / (g->stride_h * g->stride_w));
+    conv_phase_margins(g->kh, g->dilation_h, g->pad_top, g->stride_h, g->h, g->out_h, &pl.top,
+                  &pl.src_h);
+    conv_phase_margins(g->kw, g->dilation_w, g->pad_left, g->stride_w, g->w, g->out_w, &pl.left,
+                  &pl.src_w);
     pl.src_c = g->o;
     pl.place = 1;
     pl.ld = TK_ROUND_UP(g->c, col_align(es));
     pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
     pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
+    pl.phases = carve(&top, (size_t)(g->stride_h * g->stride_w) * sizeof(conv_phase));
     pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
     pl.images = carve(&top, pl.nt * pl.image_bytes);
     pl.total = top;
@@ -197,7 +201,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
         char *mine = base + pl.images + thread_id() * pl.image_bytes;
         int64_t placed = -1;  /* the image now in `mine` */
         conv_igemm_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
-                               pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->o};
+                               pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->out_w * g->o, g->o};
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
             const int64_t hi = total * (chunk + 1) / chunks;
@@ -224,20 +228,15 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
     const conv_plan pl = plan_backward_input(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
-    conv_fill_koff(koff, g->kh, g->kw, g->o, g->dilation_h * pl.src_w * g->o, g->dilation_w * g->o);
-    if (es == 4) conv_pack_flipped_f32((float *)(base + pl.packed), pl.ld, w, g);
-    else conv_pack_flipped_f64((double *)(base + pl.packed), pl.ld, w, g);
+    conv_phase *phases = (conv_phase *)(base + pl.phases);
+    const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top, pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
-    const int64_t top = (g->kh - 1) * g->dilation_h - g->pad_top;
-    const int64_t left = (g->kw - 1) * g->dilation_w - g->pad_left;
     const conv_igemm_fn kernel = igemm_kernel(es);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         char *mine = base + pl.images + thread_id() * pl.image_bytes;
         int64_t placed = -1;  /* the image now in `mine` */
-        conv_igemm_job job = {{g->w, pl.src_w * g->o, g->o, koff, pl.k}, mine, base + pl.packed,
-                              NULL, pl.ld, g->c, NULL, g->c};
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
             const int64_t hi = total * (chunk + 1) / chunks;
@@ -246,11 +245,27 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
                 end = TK_MIN(hi, (n + 1) * pixels);
                 if (placed != n)
                     conv_place_image(mine, pl.src_h, pl.src_w, (const char *)dy + n * image * es,
-                                g->out_h, g->out_w, g->o * es, top, left, g->stride_h,
-                                g->stride_w);
+                                     g->out_h, g->out_w, g->o * es, pl.top, pl.left, 1, 1);
                 placed = n;
-                job.out = (char *)dx + n * pixels * g->c * es;
-                kernel(&job, p - n * pixels, end - n * pixels);
+                char *dxn = (char *)dx + n * pixels * g->c * es;
+                for (int64_t i = 0; i < nphases; i++) {  /* the phases overlapping this range */
+                    const conv_phase *ph = &phases[i];
+                    const int64_t q0 = TK_MAX(p - n * pixels, ph->p0) - ph->p0;
+                    const int64_t q1 = TK_MIN(end - n * pixels, ph->p0 + ph->rows * ph->cols) - ph->p0;
+                    if (q0 >= q1) continue;
+                    char *out = dxn + (ph->a * g->w + ph->b) * g->c * es;
+                    if (ph->k == 0) {  /* no tap reaches these pixels: their gradient is zero */
+                        for (int64_t q = q0; q < q1; q++)
+                            memset(out + ((q / ph->cols) * g->stride_h * g->w +
+                                          (q % ph->cols) * g->stride_w) * g->c * es, 0, g->c * es);
+                        continue;
+                    }
+                    const conv_igemm_job job = {
+                        {ph->cols, pl.src_w * g->o, g->o, koff + ph->k0, ph->k}, mine,
+                        base + pl.packed + ph->k0 * pl.ld * es, NULL, pl.ld, g->c, out,
+                        g->stride_h * g->w * g->c, g->stride_w * g->c};
+                    kernel(&job, q0, q1);
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
-/* conv2d_layout.c: the data movement around the conv2d tile kernels: padded / zero-inserted image
- * copies, zero-padded rows, gather offsets, the flipped kernel of the input gradient, and the sums
- * of per-thread partial results. Plain loops over memory the callers own; nothing here allocates. */
+/* conv2d_layout.c: the data movement around the conv2d tile kernels: zero-padded image copies and
+ * rows, gather offsets, the phases and transposed taps of the input gradient, and the sums of
+ * per-thread partial results. Plain loops over memory the callers own; nothing here allocates. */
 #include <string.h>
 #include "conv2d_internal.h"
 
@@ -56,20 +56,13 @@ void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t s
 }
 
 #define CONV_TYPED_HELPERS(T, SUF)                                                                \
-    /* dst [(a, b, co), ld] := w[kh-1-a, kw-1-b, ci, co] for ci < c, zero beyond: the flipped,     \
-     * transposed kernel that turns the input gradient into a stride-1 correlation. */           \
-    void conv_pack_flipped_##SUF(T *dst, int64_t ld, const T *w, const tk_conv2d_geometry *g)  \
+    /* dst [o, ld] := tap [c, o] transposed, zero columns beyond c: one kernel tap of W^T. */      \
+    void conv_pack_transposed_##SUF(T *dst, int64_t ld, const T *tap, int64_t c, int64_t o)      \
     {                                                                                             \
-        const int64_t kh = g->kh, kw = g->kw, c = g->c, o = g->o;                                 \
-        for (int64_t a = 0; a < kh; a++)                                                          \
-            for (int64_t b = 0; b < kw; b++) {                                                    \
-                const T *tap = w + ((kh - 1 - a) * kw + (kw - 1 - b)) * c * o;                    \
-                T *rows = dst + (a * kw + b) * o * ld;                                            \
-                for (int64_t co = 0; co < o; co++) {                                              \
-                    for (int64_t ci = 0; ci < c; ci++) rows[co * ld + ci] = tap[ci * o + co];     \
-                    for (int64_t ci = c; ci < ld; ci++) rows[co * ld + ci] = 0;                   \
-                }                                                                                 \
-            }                                                                                     \
+        for (int64_t co = 0; co < o; co++) {                                                      \
+            for (int64_t ci = 0; ci < c; ci++) dst[co * ld + ci] = tap[ci * o + co];              \
+            for (int64_t ci = c; ci < ld; ci++) dst[co * ld + ci] = 0;                            \
+        }                                                                                         \
     }                                                                                             \
     /* out[r, 0:cols] := sum over nparts of part_t[r, 0:cols] (rows [r0, r1); parts [*, ld]). */  \
     void conv_sum_parts_##SUF(T *out, const char *parts, size_t part_bytes, int nparts,        \
@@ -94,3 +87,64 @@ void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t s
 
 CONV_TYPED_HELPERS(float, f32)
 CONV_TYPED_HELPERS(double, f64)
+
+/* The input gradient by phases. Along one axis (stride s, dilation d, leading pad p), input row
+ * i = a + s * m (phase a < s) receives exactly the kernel taps t with t * d = a + p (mod s), from
+ * dy row m + shift(t), shift(t) = (a + p - t * d) / s: per phase, a stride-1 correlation of dy with
+ * a subset of the taps, and no multiply-add is spent on the zeros a strided conv never produced. */
+static int64_t tap_phase(int64_t t, int64_t d, int64_t p, int64_t s) { return ((t * d - p) % s + s) % s; }
+
+static int64_t tap_shift(int64_t t, int64_t d, int64_t p, int64_t s)
+{
+    return (tap_phase(t, d, p, s) + p - t * d) / s;
+}
+
+static int64_t phase_len(int64_t a, int64_t s, int64_t n) { return a < n ? (n - a + s - 1) / s : 0; }
+
+/* dy rows [lo, hi) that some phase reads (lo <= 0, hi >= out): the zero margins of its copy. */
+void conv_phase_margins(int64_t taps, int64_t d, int64_t p, int64_t s, int64_t in, int64_t out,
+                        int64_t *before, int64_t *len)
+{
+    int64_t lo = 0, hi = out;
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t rows = phase_len(tap_phase(t, d, p, s), s, in), shift = tap_shift(t, d, p, s);
+        if (rows > 0) lo = TK_MIN(lo, shift), hi = TK_MAX(hi, shift + rows);
+    }
+    *before = -lo;
+    *len = hi - lo;
+}
+
+/* Fills the phase table, the gather offsets and the packed taps (rows (kh, kw, co) of w^T) of the
+ * input gradient; returns the number of phases. */
+int64_t conv_build_phases(conv_phase *phases, int64_t *koff, char *packed, const void *w,
+                          const tk_conv2d_geometry *g, int64_t top, int64_t left, int64_t src_w,
+                          int64_t ld, size_t es)
+{
+    const int64_t sh = g->stride_h, sw = g->stride_w, o = g->o;
+    int64_t count = 0, p0 = 0, k = 0;
+    for (int64_t a = 0; a < sh; a++)
+        for (int64_t b = 0; b < sw; b++) {
+            conv_phase *ph = &phases[count++];
+            *ph = (conv_phase){a, b, phase_len(a, sh, g->h), phase_len(b, sw, g->w), p0, k, 0};
+            p0 += ph->rows * ph->cols;
+            for (int64_t th = 0; th < g->kh; th++) {
+                if (tap_phase(th, g->dilation_h, g->pad_top, sh) != a) continue;
+                const int64_t row = tap_shift(th, g->dilation_h, g->pad_top, sh) + top;
+                for (int64_t tw = 0; tw < g->kw; tw++) {
+                    if (tap_phase(tw, g->dilation_w, g->pad_left, sw) != b) continue;
+                    const int64_t col = tap_shift(tw, g->dilation_w, g->pad_left, sw) + left;
+                    const char *tap = (const char *)w + (th * g->kw + tw) * g->c * o * es;
+                    for (int64_t co = 0; co < o; co++) koff[k + co] = (row * src_w + col) * o + co;
+                    if (es == 4)
+                        conv_pack_transposed_f32((float *)packed + k * ld, ld, (const float *)tap,
+                                                 g->c, o);
+                    else
+                        conv_pack_transposed_f64((double *)packed + k * ld, ld,
+                                                 (const double *)tap, g->c, o);
+                    k += o;
+                }
+            }
+            ph->k = k - ph->k0;
+        }
+    return count;
+}
