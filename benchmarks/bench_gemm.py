@@ -3,11 +3,15 @@
 For square sizes and the deep-learning shapes of the toy CNN/MLP, at each thread count: our GFLOP/s,
 NumPy's, the ratio ours/NumPy (timed interleaved, best of --repeat), the max abs error of both against
 a float64 product, and our fraction of the machine's peak FP32 rate, which the script measures first
-with an FMA loop on every thread (tk_peak_flops_probe_f32).
+with an FMA loop on every thread (tk_peak_flops_probe_f32, timed by the thread's CPU clock).
 
-    PYTHONPATH=. python benchmarks/bench_gemm.py [--threads 1 2] [--repeat 7] [--json PATH]
+    PYTHONPATH=. python benchmarks/bench_gemm.py [--threads 1 2] [--repeat 7] [--cpu-time] [--json PATH]
+
+--cpu-time times the 1-thread rows by the calling thread's CPU time (both libraries then run on that
+thread), which other jobs on a shared machine disturb far less; multi-thread rows always use wall time.
 """
 import threading
+import time
 
 import numpy as np
 
@@ -37,12 +41,12 @@ def peak_gflops(threads, iters=20_000_000):
     return sum(rates) / 1e9
 
 
-def measure(M, K, N, repeat, rng):
+def measure(M, K, N, repeat, rng, timer):
     a = rng.standard_normal((M, K)).astype(np.float32)
     b = rng.standard_normal((K, N)).astype(np.float32)
     exact = a.astype(np.float64) @ b.astype(np.float64)
     best = race({"ours": lambda: kernels.matmul(a, b), "numpy": lambda: np.matmul(a, b)},
-                repeat=repeat)
+                repeat=repeat, timer=timer)
     flops = 2.0 * M * N * K
     return {"ours": flops / best["ours"] / 1e9, "numpy": flops / best["numpy"] / 1e9,
             "ratio": best["numpy"] / best["ours"], "err": max_abs_err(kernels.matmul(a, b), exact),
@@ -50,7 +54,8 @@ def measure(M, K, N, repeat, rng):
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0],
+                      cpu_time=dict(action="store_true", help="1-thread rows: time by thread CPU time"))
     tg.set_backend("c")
     rng = np.random.default_rng(0)
     info = tg.backend_info()
@@ -61,16 +66,20 @@ def main():
         peak = max(peak_gflops(threads) for _ in range(3))
         results["peak_gflops"][threads] = peak
         rows = []
+        cpu = args.cpu_time and threads == 1
+        timer = time.thread_time if cpu else time.perf_counter
         for M, K, N in [(n, n, n) for n in SQUARES] + DL_SHAPES:
             shape = f"{M}^3" if M == K == N else f"({M}x{K})@({K}x{N})"
-            row = {"threads": threads, "shape": shape, **measure(M, K, N, args.repeat, rng)}
+            row = {"threads": threads, "shape": shape, **measure(M, K, N, args.repeat, rng, timer),
+                   "timer": "thread cpu" if cpu else "wall"}
             row["peak_pct"] = 100.0 * row["ours"] / peak
             rows.append(row)
         print_table(rows, [("shape", "shape", "{}"), ("ours", "ours GFLOP/s", "{:.1f}"),
                            ("numpy", "numpy GFLOP/s", "{:.1f}"), ("ratio", "ours/numpy", "{:.2f}"),
                            ("peak_pct", "% of peak", "{:.0f}"), ("err", "max err ours", "{:.1e}"),
                            ("err_numpy", "max err numpy", "{:.1e}")],
-                    title=f"float32 GEMM, {threads} thread(s); measured peak {peak:.0f} GFLOP/s")
+                    title=f"float32 GEMM, {threads} thread(s), {'thread CPU' if cpu else 'wall'} time; "
+                          f"measured peak {peak:.0f} GFLOP/s")
         results["rows"] += rows
     write_json(args.json, results)
 

@@ -121,52 +121,104 @@ def measure(framework, batch, steps, threads):
 
 # ---- profile of one training step ----
 
-def profile(batch, steps, threads):
-    """Per-layer forward time, per-op backward time, loss and optimizer time of the C backend."""
+def _function_classes():
+    from tinygrad_ko import autograd
+    classes, stack = [], list(autograd.Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        classes.append(cls)
+        stack.extend(cls.__subclasses__())
+    return classes
+
+
+class _Clock:
+    """Exclusive time per key: a wrapped call's time minus that of the wrapped calls inside it."""
+
+    def __init__(self):
+        self.spent, self.stack = {}, []
+
+    def wrap(self, key, fn):
+        def wrapper(*args, **kwargs):
+            self.stack.append(0.0)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                inner = self.stack.pop()
+                self.spent[key] = self.spent.get(key, 0.0) + elapsed - inner
+                if self.stack:
+                    self.stack[-1] += elapsed
+        return wrapper
+
+
+def _by_layer(model, clock):
+    """Forward per layer, backward per op, optimizer step."""
+    for layer in model.layers:
+        layer.call = clock.wrap(f"forward  {layer.name}", layer.call)
+    for cls in _function_classes():
+        if "backward" in vars(cls):
+            cls.backward = clock.wrap(f"backward {cls.__name__}", vars(cls)["backward"])
+    model.loss = clock.wrap("loss (forward)", model.loss)
+    model.optimizer.step = clock.wrap("optimizer step", model.optimizer.step)
+
+
+def _by_kernel(model, clock):
+    """Every kernel entry point (C), and the NumPy work of each op's forward/backward around them."""
+    from tinygrad_ko._backend import kernels
+    for name, fn in list(vars(kernels).items()):
+        if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", "") == \
+                kernels.__name__:
+            setattr(kernels, name, clock.wrap(f"C kernel  {name}", fn))
+    for cls in _function_classes():
+        for method in ("forward", "backward"):
+            if method in vars(cls):
+                setattr(cls, method, clock.wrap(f"NumPy in {cls.__name__}.{method}",
+                                                vars(cls)[method]))
+
+
+def _profiled_fit(batch, steps, threads, instrument):
+    """Trains `steps` steps with `instrument(model, clock)` applied; returns (spent, total s)."""
     import tinygrad_ko as tg
     from examples.train_cnn import build_model
-    from tinygrad_ko import autograd
+    from tinygrad_ko._backend import kernels
     tg.set_backend("c")
     _limit_threads(threads)
     x, y = training_data()
     model = build_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)
-    spent = {}
-
-    def timed(key, fn):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
-        return wrapper
-
-    for layer in model.layers:
-        layer.call = timed(f"forward  {layer.name}", layer.call)
-    classes, stack = [], list(autograd.Function.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        classes.append(cls)
-        stack.extend(cls.__subclasses__())
-    for cls in classes:
-        if "backward" in vars(cls):
-            cls.backward = timed(f"backward {cls.__name__}", vars(cls)["backward"])
-    model.loss = timed("loss (forward)", model.loss)
-    model.optimizer.step = timed("optimizer step", model.optimizer.step)
+    saved_classes = {cls: dict(vars(cls)) for cls in _function_classes()}
+    saved_kernels = dict(vars(kernels))
+    clock = _Clock()
+    instrument(model, clock)
     n = steps * batch
     start = time.perf_counter()
     model.fit(x[:n], y[:n], batch_size=batch, verbose=0)
     total = time.perf_counter() - start
-    rows = [{"what": k, "ms": v / steps * 1e3, "share": 100 * v / total}
-            for k, v in sorted(spent.items(), key=lambda kv: -kv[1])]
-    rest = total - sum(spent.values())
-    rows.append({"what": "everything else (autograd walk, metrics, batching)",
-                 "ms": rest / steps * 1e3, "share": 100 * rest / total})
-    print_table(rows, [("what", "", "{}"), ("ms", "ms/step", "{:.2f}"), ("share", "%", "{:.1f}")],
-                title=f"one training step of the CNN, C backend, batch {batch}, {threads} threads "
-                      f"({total / steps * 1e3:.1f} ms/step, {n / total:,.0f} images/s)")
+    for cls, attributes in saved_classes.items():  # undo the wrappers for the next run
+        for name in ("forward", "backward"):
+            if name in attributes:
+                setattr(cls, name, attributes[name])
+    vars(kernels).update(saved_kernels)
+    return clock.spent, total
+
+
+def profile(batch, steps, threads):
+    """Where a training step's time goes (C backend), measured twice: by layer and op, then by
+    kernel entry point with the NumPy work of each op around it (exclusive times)."""
+    for instrument in (_by_layer, _by_kernel):
+        spent, total = _profiled_fit(batch, steps, threads, instrument)
+        rows = [{"what": k, "ms": v / steps * 1e3, "share": 100 * v / total}
+                for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v / total > 0.002]
+        rest = total - sum(spent.values())
+        rows.append({"what": "everything else (autograd walk, fit loop, metrics, batching)",
+                     "ms": rest / steps * 1e3, "share": 100 * rest / total})
+        print_table(rows, [("what", "", "{}"), ("ms", "ms/step", "{:.2f}"),
+                           ("share", "%", "{:.1f}")],
+                    title=f"CNN training step, C backend, batch {batch}, {threads} threads: "
+                          f"{total / steps * 1e3:.1f} ms/step ({steps * batch / total:,.0f} "
+                          f"images/s), {instrument.__doc__.strip()}")
 
 
 def main():

@@ -84,28 +84,56 @@ static void scale_c(const gemm_problem *g) {
     }
 }
 
-/* The five loops over C[m0:m1, n0:n1], sequential, with one thread's workspace slice. */
+/* Row-major A is read in place instead of packed when at most this many B micro-panels would
+ * share each packed A micro-panel: packing then costs about as much as the multiply itself. */
+#define IN_PLACE_A_MAX_PANELS 4
+
+/* The five loops over C[m0:m1, n0:n1], sequential, with one thread's workspace slice. Our
+ * micro-kernel vectorizes along N (rows of C are contiguous), so A and B play the parts B and A
+ * play in BLIS's column-major description; these are BLIS's JC -> PC -> IC -> JR -> IR on
+ * C^T = op(B)^T op(A)^T, which in our terms reads:
+ *   rows of C, mc at a time  -> depth, kc at a time: pack A [mc x kc] (stays in L3)
+ *   -> columns, nc at a time: pack B [kc x nc] (stays in L2)
+ *   -> one mr-row A micro-panel (stays in L1) -> every nr-wide B micro-panel (streams from L2). */
 static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *slice, int64_t m0,
                        int64_t m1, int64_t n0, int64_t n1) {
     const int es = g->es, mr = r->mr, nr = r->nr;
+    const int in_place = g->a_cs == 1 && n1 - n0 <= IN_PLACE_A_MAX_PANELS * nr;
     char *packed_a = slice, *packed_b = slice + packed_a_bytes(r, g->M, g->K, es);
-    for (int64_t jc = n0; jc < n1; jc += r->nc) {
-        const int64_t nc = TK_MIN(r->nc, n1 - jc);
+    for (int64_t ic = m0; ic < m1; ic += r->mc) {
+        const int64_t mc = TK_MIN(r->mc, m1 - ic);
+        /* In place, only a last partial row panel is packed (the kernel reads all MR rows). */
+        const int64_t in_place_rows = in_place ? mc / mr * mr : 0;
         for (int64_t pc = 0; pc < g->K; pc += r->kc) {
             const int64_t kc = TK_MIN(r->kc, g->K - pc);
             /* Later depth blocks accumulate onto what the first one wrote. */
             const double beta = pc == 0 ? g->beta : 1.0;
-            tk_gemm_pack_b(packed_b, g->B + (pc * g->b_rs + jc * g->b_cs) * es, g->b_rs, g->b_cs, kc,
-                           nc, nr, es);
-            for (int64_t ic = m0; ic < m1; ic += r->mc) {
-                const int64_t mc = TK_MIN(r->mc, m1 - ic);
-                tk_gemm_pack_a(packed_a, g->A + (ic * g->a_rs + pc * g->a_cs) * es, g->a_rs, g->a_cs,
-                               mc, kc, mr, es);
-                for (int64_t jr = 0; jr < nc; jr += nr)
-                    for (int64_t ir = 0; ir < mc; ir += mr)
-                        r->kernel(kc, TK_MIN(mr, mc - ir), TK_MIN(nr, nc - jr), g->alpha,
-                                  packed_a + ir * kc * es, packed_b + jr * kc * es, beta,
-                                  g->C + ((ic + ir) * g->ldc + jc + jr) * es, g->ldc);
+            const char *a_block = g->A + (ic * g->a_rs + pc * g->a_cs) * es;
+            if (in_place_rows < mc)
+                tk_gemm_pack_a(packed_a, a_block + in_place_rows * g->a_rs * es, g->a_rs, g->a_cs,
+                               mc - in_place_rows, kc, mr, es);
+            for (int64_t jc = n0; jc < n1; jc += r->nc) {
+                const int64_t nc = TK_MIN(r->nc, n1 - jc), tail = nc % nr;
+                /* A narrow last column panel is packed and multiplied at half width. */
+                const int64_t half_at = tail && 2 * tail <= nr ? nc - tail : nc;
+                const char *b_block = g->B + (pc * g->b_rs + jc * g->b_cs) * es;
+                tk_gemm_pack_b(packed_b, b_block, g->b_rs, g->b_cs, kc, half_at, nr, es);
+                if (half_at < nc)
+                    tk_gemm_pack_b(packed_b + half_at * kc * es, b_block + half_at * g->b_cs * es, g->b_rs,
+                                   g->b_cs, kc, tail, nr / 2, es);
+                for (int64_t ir = 0; ir < mc; ir += mr) {
+                    const int in_place_panel = ir < in_place_rows;
+                    const char *a = in_place_panel ? a_block + ir * g->a_rs * es
+                                                   : packed_a + (ir - in_place_rows) * kc * es;
+                    const int64_t m = TK_MIN(mr, mc - ir);
+                    char *c = g->C + ((ic + ir) * g->ldc + jc) * es;
+                    for (int64_t jr = 0; jr < nc; jr += nr) {
+                        const int half = jr >= half_at;
+                        r->kernel[half][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha, a, g->a_rs,
+                                                        packed_b + jr * kc * es, beta, c + jr * es,
+                                                        g->ldc);
+                    }
+                }
             }
         }
     }
@@ -272,7 +300,8 @@ DEFINE_FMA_PROBE(fma_probe_avx512, 16, __attribute__((target("avx512f,fma"))))
 double tk_peak_flops_probe_f32(int64_t iters) {
     struct timespec t0, t1;
     double flops, sink;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The thread's own CPU time: on a shared machine, wall time would count other jobs' slices. */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 #ifdef TK_GEMM_HAVE_X86
     if (tk_simd_active >= TK_SIMD_AVX512)
         flops = fma_probe_avx512(iters, &sink);
@@ -281,7 +310,7 @@ double tk_peak_flops_probe_f32(int64_t iters) {
     else
 #endif
         flops = fma_probe_generic(iters, &sink);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     return sink == sink && seconds > 0 ? flops / seconds : 0.0;
 }

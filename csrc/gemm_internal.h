@@ -7,17 +7,20 @@
 
 /* The micro-kernel contract (see gemm_ukernel.h): on packed panels a (MR x k) and b (k x NR),
  * C[0:m, 0:n] := beta * C + alpha * a @ b, with m <= MR, n <= NR; beta == 0 never reads C.
- * alpha/beta arrive as double so one driver serves both dtypes (a float alpha converts exactly). */
+ * alpha/beta arrive as double so one driver serves both dtypes (a float alpha converts exactly).
+ * a_rs: row stride of A for the strided-A kernel (ignored by the packed one). */
 typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
-                                const void *b, double beta, void *c, int64_t ldc);
+                                int64_t a_rs, const void *b, double beta, void *c, int64_t ldc);
 
-/* One ISA's GEMM recipe: the register tile (mr x nr) and the cache blocking around it.
+/* One ISA's GEMM recipe: the register tile (mr x nr), the cache blocking around it, and its
+ * micro-kernels: [0][*] full width nr, [1][*] half width nr/2 (a last narrow column panel would
+ * otherwise waste up to half its FMAs on zero padding); [*][0] packed A, [*][1] A read in place.
  * kc: depth of one packed panel pair; mc: rows of the packed A block (kept in L2);
  * nc: columns of the packed B panel. */
 typedef struct {
     int mr, nr;
     int64_t mc, kc, nc;
-    tk_gemm_ukernel kernel;
+    tk_gemm_ukernel kernel[2][2];
 } tk_gemm_recipe;
 
 extern const tk_gemm_recipe tk_gemm_ref_f32, tk_gemm_ref_f64;

@@ -12,43 +12,57 @@
 #include "gemm_internal.h"
 
 /* dst: [ceil(m/w)][k][w]   src: element (i, p) at src[i*rs + p*cs]   es: element size (4 or 8).
- * always_inline with a constant es turns every element copy into one move. */
+ * always_inline with constant w and es turns every element copy into one move and lets the
+ * compiler unroll the panel-width loops. */
 static inline __attribute__((always_inline)) void pack_panels(char *TK_RESTRICT dst,
                                                               const char *TK_RESTRICT src,
                                                               int64_t rs, int64_t cs, int64_t m,
-                                                              int64_t k, int w, const int es) {
+                                                              int64_t k, const int w, const int es) {
     for (int64_t i0 = 0; i0 < m; i0 += w) {
         const int64_t rows = TK_MIN((int64_t)w, m - i0);
         char *panel = dst + i0 * k * es;
         const char *block = src + i0 * rs * es;
-        if (rs == 1) {
-            /* The panel's w elements are contiguous for every p: one short memcpy per depth step. */
+        if (rs == 1 && rows == w) {
+            /* The panel's w elements are contiguous for every p: one fixed-size copy per step. */
+            for (int64_t p = 0; p < k; p++) memcpy(panel + p * w * es, block + p * cs * es, w * es);
+        } else if (cs == 1 && rows == w) {
+            /* Each row's depth run is contiguous: read the w row streams in lockstep and write the
+             * panel sequentially (the writes stay in L1, the reads prefetch as streams). */
             for (int64_t p = 0; p < k; p++)
-                memcpy(panel + p * w * es, block + p * cs * es, (size_t)(rows * es));
-        } else if (cs == 1) {
-            /* Each row's depth run is contiguous: read `rows` streams in lockstep, write the panel
-             * sequentially (the writes stay in L1, the reads prefetch as streams). */
+                for (int i = 0; i < w; i++) memcpy(panel + (p * w + i) * es, block + (i * rs + p) * es, es);
+        } else {
+            /* Edge panel: copy `rows`, zero the rest of the width. */
             for (int64_t p = 0; p < k; p++) {
                 char *out = panel + p * w * es;
-                for (int64_t i = 0; i < rows; i++) memcpy(out + i * es, block + (i * rs + p) * es, es);
+                for (int64_t i = 0; i < rows; i++) memcpy(out + i * es, block + (i * rs + p * cs) * es, es);
+                for (int64_t i = rows; i < w; i++) memset(out + i * es, 0, es);
             }
-        } else {
-            for (int64_t p = 0; p < k; p++)
-                for (int64_t i = 0; i < rows; i++)
-                    memcpy(panel + (p * w + i) * es, block + (i * rs + p * cs) * es, es);
         }
-        if (rows < w)
-            for (int64_t p = 0; p < k; p++)
-                memset(panel + (p * w + rows) * es, 0, (size_t)((w - rows) * es));
     }
 }
 
+#define PACK_WIDTH(W)                                                     \
+    case W:                                                               \
+        if (es == 4)                                                      \
+            pack_panels((char *)dst, (const char *)src, rs, cs, m, k, W, 4); \
+        else                                                              \
+            pack_panels((char *)dst, (const char *)src, rs, cs, m, k, W, 8); \
+        return;
+
+/* Every micro-kernel width in use (full and half) gets its own unrolled copy loops. */
 void tk_gemm_pack_a(void *dst, const void *src, int64_t rs, int64_t cs, int64_t m, int64_t k, int mr,
                     int es) {
-    if (es == 4)
-        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, 4);
-    else
-        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, 8);
+    switch (mr) {
+        PACK_WIDTH(2)
+        PACK_WIDTH(4)
+        PACK_WIDTH(6)
+        PACK_WIDTH(8)
+        PACK_WIDTH(12)
+        PACK_WIDTH(16)
+        PACK_WIDTH(32)
+    default:
+        pack_panels((char *)dst, (const char *)src, rs, cs, m, k, mr, es);
+    }
 }
 
 void tk_gemm_pack_b(void *dst, const void *src, int64_t rs, int64_t cs, int64_t k, int64_t n, int nr,

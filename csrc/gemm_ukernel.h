@@ -13,49 +13,30 @@
  * result never depends on where the tile boundaries fall (results are bitwise identical for any
  * thread split).
  *
+ * Each inclusion defines two kernels from the one body: UK_NAME reads A from its packed panel;
+ * UK_NAME_strided reads A where it lies, row i of the micro-panel at a + i*a_rs with unit stride in
+ * depth. The strided one serves row-major A when packing would cost about as much as the multiply
+ * (few B panels share each A block: skinny N); it must only be given full MR-row panels.
+ *
  * Parameters, #defined by the includer:
- *   UK_NAME   function name            UK_T     element type (float or double)
- *   UK_VEC    name for the vector type UK_LANES elements per vector (GCC vector extension)
+ *   UK_NAME   function name              UK_T   element type (float or double)
+ *   UK_LANES  elements per vector (GCC vector extension, so each target picks its registers)
  *   UK_MR     rows of the register tile  UK_NV  vectors per tile row (NR = UK_NV * UK_LANES)
  * UK_MR * UK_NV accumulators + UK_NV B vectors + 1 broadcast must fit the ISA's register file,
  * or the kernel spills and loses most of its speed. */
 
 #define UK_NR (UK_NV * UK_LANES)
+#define UK_CAT2(a, b) a##b
+#define UK_CAT(a, b) UK_CAT2(a, b)
+#define UK_VEC UK_CAT(UK_NAME, _vec)
 
 typedef UK_T UK_VEC __attribute__((vector_size(UK_LANES * sizeof(UK_T))));
 
-static void UK_NAME(int64_t k, int64_t m, int64_t n, double alpha_in, const void *a_in,
-                    const void *b_in, double beta_in, void *c_in, int64_t ldc) {
-    const UK_T *TK_RESTRICT a = (const UK_T *)a_in;
-    const UK_T *TK_RESTRICT b = (const UK_T *)__builtin_assume_aligned(b_in, TK_CACHE_LINE);
-    UK_T *c = (UK_T *)c_in;
-    const UK_T alpha = (UK_T)alpha_in, beta = (UK_T)beta_in;
-    UK_VEC acc[UK_MR][UK_NV];
-#pragma GCC unroll 32
-    for (int i = 0; i < UK_MR; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < UK_NV; v++) acc[i][v] = (UK_VEC){0};
-    /* The hot loop: per depth step, NV vector loads of B, MR scalar broadcasts of A, MR*NV FMAs
-     * into independent accumulators (enough of them to cover the FMA latency on two ports). */
-    for (int64_t p = 0; p < k; p++, a += UK_MR, b += UK_NR) {
-        UK_VEC bv[UK_NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < UK_NV; v++) __builtin_memcpy(&bv[v], b + v * UK_LANES, sizeof(UK_VEC));
-#pragma GCC unroll 32
-        for (int i = 0; i < UK_MR; i++)
-#pragma GCC unroll 4
-            for (int v = 0; v < UK_NV; v++) acc[i][v] += a[i] * bv[v];
-    }
-
-    const int full = m == UK_MR && n == UK_NR;
-    UK_T edge[UK_MR * UK_NR] __attribute__((aligned(TK_CACHE_LINE)));
-    UK_T *dst = full ? c : edge;
-    const int64_t ld = full ? ldc : UK_NR;
-    if (!full && beta != 0) {
-        __builtin_memset(edge, 0, sizeof(edge));
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) edge[i * UK_NR + j] = c[i * ldc + j];
-    }
+/* dst[0:MR, 0:NR] := alpha * acc + beta * dst (beta == 0: dst not read). Full tiles and staged edge
+ * tiles both go through here, so their arithmetic is identical. */
+static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _store)(UK_VEC acc[UK_MR][UK_NV],
+                                                                         UK_T *dst, int64_t ld,
+                                                                         UK_T alpha, UK_T beta) {
 #pragma GCC unroll 32
     for (int i = 0; i < UK_MR; i++)
 #pragma GCC unroll 4
@@ -69,12 +50,68 @@ static void UK_NAME(int64_t k, int64_t m, int64_t n, double alpha_in, const void
             }
             __builtin_memcpy(out, &result, sizeof(UK_VEC));
         }
-    if (!full)
+}
+
+/* a_rs/a_step are constants in each caller below, so each kernel gets its own addressing. */
+static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
+    int64_t k, int64_t m, int64_t n, double alpha_in, const void *a_in, const int64_t a_rs,
+    const int64_t a_step, const void *b_in, double beta_in, void *c_in, int64_t ldc) {
+    const UK_T *TK_RESTRICT a = (const UK_T *)a_in;
+    const UK_T *TK_RESTRICT b = (const UK_T *)__builtin_assume_aligned(b_in, TK_CACHE_LINE);
+    UK_T *c = (UK_T *)c_in;
+    const UK_T alpha = (UK_T)alpha_in, beta = (UK_T)beta_in;
+    /* Start pulling the C tile in now: its rows are far apart and the update at the end would
+     * otherwise wait on up to 2*MR cache misses. */
+    for (int64_t i = 0; i < m; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + n - 1, 1, 3);
+    }
+    UK_VEC acc[UK_MR][UK_NV];
+#pragma GCC unroll 32
+    for (int i = 0; i < UK_MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < UK_NV; v++) acc[i][v] = (UK_VEC){0};
+    /* The hot loop: per depth step, NV vector loads of B, MR scalar broadcasts of A, MR*NV FMAs
+     * into independent accumulators (enough of them to cover the FMA latency on two ports). */
+    for (int64_t p = 0; p < k; p++, a += a_step, b += UK_NR) {
+        UK_VEC bv[UK_NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < UK_NV; v++) __builtin_memcpy(&bv[v], b + v * UK_LANES, sizeof(UK_VEC));
+#pragma GCC unroll 32
+        for (int i = 0; i < UK_MR; i++)
+#pragma GCC unroll 4
+            for (int v = 0; v < UK_NV; v++) acc[i][v] += a[i * a_rs] * bv[v];
+    }
+
+    if (m == UK_MR && n == UK_NR) {
+        UK_CAT(UK_NAME, _store)(acc, c, ldc, alpha, beta);
+        return;
+    }
+    UK_T edge[UK_MR * UK_NR] __attribute__((aligned(TK_CACHE_LINE)));
+    if (beta != 0) {
+        __builtin_memset(edge, 0, sizeof(edge));
         for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = edge[i * UK_NR + j];
+            for (int64_t j = 0; j < n; j++) edge[i * UK_NR + j] = c[i * ldc + j];
+    }
+    UK_CAT(UK_NAME, _store)(acc, edge, UK_NR, alpha, beta);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) c[i * ldc + j] = edge[i * UK_NR + j];
+}
+
+static void UK_NAME(int64_t k, int64_t m, int64_t n, double alpha, const void *a, int64_t a_rs,
+                    const void *b, double beta, void *c, int64_t ldc) {
+    (void)a_rs;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, beta, c, ldc);
+}
+
+static void UK_CAT(UK_NAME, _strided)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
+                                      int64_t a_rs, const void *b, double beta, void *c, int64_t ldc) {
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, beta, c, ldc);
 }
 
 #undef UK_NR
+#undef UK_CAT
+#undef UK_CAT2
 #undef UK_NAME
 #undef UK_T
 #undef UK_VEC

@@ -40,7 +40,8 @@ void tk_gemm_batched_f64(int trans_a, int trans_b, int64_t batch, int64_t M, int
                          const double *B, int64_t ldb, int64_t stride_b, double beta, double *C,
                          int64_t ldc, int64_t stride_c, void *workspace);
 /* Benchmark helper: runs iters rounds of independent FMA chains on the calling thread with the
-   active ISA's widest vectors; returns the FLOP/s it achieved (the machine's per-core peak). */
+   active ISA's widest vectors; returns the FLOP/s it achieved per second of the thread's CPU time
+   (the core's peak, undisturbed by other jobs sharing the machine). */
 double tk_peak_flops_probe_f32(int64_t iters);
 
 /* ---- conv2d ---- */
@@ -96,9 +97,11 @@ void tk_maxpool2d_forward_f64(double *y, int32_t *argmax, const double *x, int64
                               int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                               int64_t pt, int64_t pl, int64_t oh, int64_t ow);
 void tk_maxpool2d_backward_f32(float *dx, const float *dy, const int32_t *argmax, int64_t n,
-                               int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+                               int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow);
 void tk_maxpool2d_backward_f64(double *dx, const double *dy, const int32_t *argmax, int64_t n,
-                               int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);
+                               int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow);
 /* gradient of max-pool backward w.r.t. dy: ddy = ddx gathered at argmax */
 void tk_maxpool2d_gather_f32(float *ddy, const float *ddx, const int32_t *argmax, int64_t n,
                              int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);

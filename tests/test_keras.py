@@ -78,9 +78,6 @@ def test_to_categorical_seed_004_contract():
 
 
 def test_the_issue_cnn_workflow_runs(tiny_fashion, capsys):
-    from tinygrad_ko import functional as F
-    if not (hasattr(F, "conv2d") and hasattr(F, "max_pool2d")):
-        pytest.skip("F.conv2d / F.max_pool2d have not landed yet")
     (train_input, train_target), (test_input, test_target) = \
         keras.datasets.fashion_mnist.load_data()
     assert train_input.shape == (160, 28, 28) and train_input.dtype == np.uint8

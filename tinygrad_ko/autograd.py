@@ -135,21 +135,29 @@ class Function:
 def _topological_order(roots):
     """Non-leaf tensors reachable from roots, each after all it depends on (iterative DFS)."""
     order, visited = [], set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+    for root in roots:
+        if root._ctx is None or id(root) in visited:
             continue
-        if id(node) in visited or node._ctx is None:
-            continue
-        visited.add(id(node))
-        inputs = node._ctx.inputs
-        if inputs is None:
-            raise RuntimeError(_FREED)
-        stack.append((node, True))
-        stack += [(x, False) for x in inputs if x.requires_grad and id(x) not in visited]
+        visited.add(id(root))
+        stack = [(root, iter(_inputs_of(root)))]
+        while stack:
+            node, pending = stack[-1]
+            for x in pending:
+                if x._ctx is not None and id(x) not in visited:
+                    visited.add(id(x))
+                    stack.append((x, iter(_inputs_of(x))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
+
+
+def _inputs_of(node):
+    inputs = node._ctx.inputs
+    if inputs is None:
+        raise RuntimeError(_FREED)
+    return inputs
 
 
 def sum_to(grad, shape):
@@ -221,19 +229,21 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 found[id(node)] = g
             ctx = node._ctx
             input_grads = ctx.backward(g)
-            if not isinstance(input_grads, tuple):
+            if input_grads.__class__ is not tuple:
                 input_grads = (input_grads,)
             for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
-                if not need or gx is None:
+                if gx is None or not need:
                     continue
-                if gx.data.shape != x.data.shape:
-                    gx = sum_to(gx, x.data.shape)
-                if gx.data.dtype is not x.data.dtype and gx.data.dtype != x.data.dtype:
-                    gx = gx.astype(x.data.dtype)
+                data, grad_data = x.data, gx.data
+                if grad_data.shape != data.shape:
+                    gx = sum_to(gx, data.shape)
+                if gx.data.dtype is not data.dtype and gx.data.dtype != data.dtype:
+                    gx = gx.astype(data.dtype)
+                if x._ctx is None and wanted is None:
+                    _accumulate(x, gx, create_graph)
+                    continue
                 key = id(x)
                 grads[key] = _add(grads[key], gx) if key in grads else gx
-                if x._ctx is None and wanted is None:
-                    _accumulate(x, grads.pop(key), create_graph)
             if not retain_graph:
                 _free(ctx)
     finally:

@@ -157,7 +157,7 @@ class ProgbarLogger(Callback):
 
     def __init__(self, stream=None):
         super().__init__()
-        self.stream, self.bar, self.in_fit = stream, None, False
+        self.stream, self.bar, self.in_fit, self.seen = stream, None, False, 0
 
     def _verbose(self):
         return self.params.get("verbose", 1)
@@ -172,20 +172,21 @@ class ProgbarLogger(Callback):
         if self._verbose():
             print(f"Epoch {epoch + 1}/{self.params['epochs']}", file=self.stream or sys.stdout,
                   flush=True)
-            self.bar = Progbar(self.params["steps"], self._verbose(), self.stream)
+            self.bar, self.seen = Progbar(self.params["steps"], self._verbose(), self.stream), 0
 
     def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
         if self.bar is not None and batch + 1 < self.params["steps"]:
             self.bar.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None:
-            self.bar.update(self.params["steps"], logs, finalize=True)
+        if self.bar is not None:  # `seen` < steps when training stopped inside the epoch
+            self.bar.update(self.seen, logs, finalize=True)
             self.bar = None
 
     def on_test_begin(self, logs=None):
         if not self.in_fit and self._verbose():
-            self.bar = Progbar(self.params["steps"], self._verbose(), self.stream)
+            self.bar, self.seen = Progbar(self.params["steps"], self._verbose(), self.stream), 0
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.in_fit:
@@ -193,7 +194,7 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         if not self.in_fit and self.bar is not None:
-            self.bar.update(self.params["steps"], logs, finalize=True)
+            self.bar.update(self.seen, logs, finalize=True)
             self.bar = None
 
     on_predict_begin = on_test_begin

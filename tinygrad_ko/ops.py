@@ -11,8 +11,12 @@ is a one-line composition of these, written in tensor.py.
 Conventions: backward returns one gradient per input (None where `needs_input_grad` is False)
 and may return it in the broadcast shape, since the engine sums it back to the input's shape.
 Constant masks (relu, clip, max ties, where) enter backward as plain arrays multiplied into the
-gradient, so their second derivative is correctly zero. Import cycle: like autograd.py, this module imports the
-tensor module at its bottom and reaches tensor.Tensor only at call time.
+gradient, so their second derivative is correctly zero. Kernel-backed ops (Matmul) check
+is_grad_enabled() in backward: a differentiable Tensor-op formula under create_graph, straight
+kernel calls on arrays otherwise.
+
+Import cycle: like autograd.py, this module imports the tensor module at its bottom and reaches
+tensor.Tensor only at call time.
 """
 import math
 import operator

@@ -66,14 +66,16 @@ def lift_all(inputs, op):
         if isinstance(t, Tensor):
             like = t.data.dtype
             break
-    return tuple(t if isinstance(t, Tensor) else lift(t, like, op) for t in inputs)
+    return tuple([t if isinstance(t, Tensor) else lift(t, like, op) for t in inputs])
 
 
 def lift(x, like, op):
     """A non-Tensor operand of `op` as a constant Tensor. Scalars take the dtype `like` of the
-    tensor operand (an int tensor with a float scalar takes the default float); arrays and lists
-    keep their own dtype (see Tensor())."""
+    tensor operand (an int tensor with a float scalar takes the default float); arrays keep their
+    own dtype, lists follow Tensor()."""
     kind = type(x)
+    if kind is np.ndarray and x.dtype.kind in "biuf":  # masks and constants from backward passes
+        return Tensor._make(x, False, None)
     if kind is float or (kind is not int and isinstance(x, (float, np.floating))):
         dtype = like if like is not None and like.kind == "f" else _DEFAULT_FLOAT
     elif kind is int or isinstance(x, (int, np.integer, np.bool_)):
@@ -136,8 +138,8 @@ class Tensor:
     def __len__(self): return _length(self)
     def __iter__(self): return (self[i] for i in range(len(self)))
     def __bool__(self): return bool(self.data)
-    def __float__(self): return float(self.data)
-    def __int__(self): return int(self.data)
+    def __float__(self): return float(self.data.item())
+    def __int__(self): return int(self.data.item())
     def __repr__(self): return _repr(self)
     def __reduce__(self): return _rebuild, (self.data, self.requires_grad)
 

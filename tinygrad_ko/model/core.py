@@ -24,8 +24,8 @@ from ..callbacks import CallbackList, History, ProgbarLogger
 from ..nn.module import InputLayer, Layer, SymbolicTensor, train_mode
 from ..tensor import default_rng
 from . import saving
-from .data import (MeanTracker, apply_class_weight, as_array, batch_index, check_labels,
-                   logs_result, loss_weight, single_tensor, take, unpack_validation)
+from .data import (MeanTracker, apply_class_weight, as_array, batch_index, check_batch_size,
+                   check_labels, logs_result, loss_weight, single_tensor, take, unpack_validation)
 from .summary import logits_mismatch, summary_text
 
 __all__ = ["Model", "Sequential", "load_model"]
@@ -138,7 +138,7 @@ class Model(Layer):
         self.loss = losses_module.get(loss) if loss is not None else None
         self.loss_weight = loss_weight(loss_weights)
         self._metric_specs = list(metrics or [])
-        self.compiled_metrics = None  # resolved against the data by _resolve_metrics
+        self.compiled_metrics = None  # resolved against the first targets by _bind
         self._loss_spec, self._loss_weights = loss, loss_weights
         warning = logits_mismatch(self, self.loss) if self.built or self._layers_list else None
         if warning:
@@ -149,7 +149,9 @@ class Model(Layer):
             raise RuntimeError(f"You must call model.compile(optimizer=..., loss=...) before "
                                f"{what}.")
 
-    def _resolve_metrics(self, y):
+    def _bind(self, y):
+        """Once, on the first targets: resolves "accuracy" and the like against their shape, and
+        binds the optimizer to the trainable weights."""
         if self.compiled_metrics is None:
             self.compiled_metrics = [
                 metrics_module.get_metric(spec, y.shape, self.output_shape, loss=self.loss)
@@ -203,6 +205,7 @@ class Model(Layer):
         partial batch of an epoch is used, not dropped; validation metrics are logged as val_*.
         """
         self._require_compiled("fit()")
+        batch_size = check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
         sample_weight = apply_class_weight(class_weight, y, sample_weight)
         if validation_data is None and validation_split:
@@ -246,6 +249,7 @@ class Model(Layer):
                  callbacks=None, return_dict=False):
         """Loss (with regularization) and metrics on x/y: a scalar, [loss, *metrics], or a dict."""
         self._require_compiled("evaluate()")
+        batch_size = check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         cbs = self._callbacks(callbacks, None, verbose, steps=math.ceil(len(x) / batch_size))
         return logs_result(self._evaluate_arrays(x, y, sample_weight, batch_size, cbs), return_dict)
@@ -270,6 +274,7 @@ class Model(Layer):
 
     def predict(self, x, batch_size=32, verbose="auto", callbacks=None):
         """The model's outputs on x, batch by batch, in inference mode, as one NumPy array."""
+        batch_size = check_batch_size(batch_size)
         x = self._prepare_x(x, "predict")
         steps = math.ceil(len(x) / batch_size)
         cbs = self._callbacks(callbacks, None, verbose, steps=steps)
@@ -341,7 +346,9 @@ class Model(Layer):
         if x.dtype != self.dtype:  # converted once for the whole data set, never per batch
             x = x.astype(self.dtype)
         if not self._layers_list:
-            raise ValueError(f"{what}: model {self.name!r} has no layers")
+            raise ValueError(f"{what}: model {self.name!r} has no layers. Build models with "
+                             f"keras.Sequential([...]) or keras.Model(inputs, outputs); "
+                             f"subclassing Model with your own call() is not supported")
         if not self.built:
             self._build_once((None,) + x.shape[1:])
         expected = self.build_input_shape
@@ -368,7 +375,7 @@ class Model(Layer):
             if sample_weight.shape != (len(x),):
                 raise ValueError(f"{what}: sample_weight must have shape ({len(x)},), "
                                  f"got {sample_weight.shape}")
-        self._resolve_metrics(y)
+        self._bind(y)
         return x, y, sample_weight
 
     # -- weights and saving --
