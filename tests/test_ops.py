@@ -155,6 +155,19 @@ def test_float32_gradients_keep_dtype(name, fn, ref, shapes, domain):
         assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
 
 
+SCALAR_OPS = ["exp", "log", "sqrt", "abs", "clip", "relu", "leaky_relu", "elu", "sigmoid", "tanh",
+              "softplus", "gelu", "gelu_tanh", "erf", "sum_all", "mean_all", "max_all", "neg"]
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+def test_zero_dimensional_inputs(name):
+    _, fn, ref, _, domain = OPS[IDS.index(name)]
+    (x,) = _inputs([()], domain, np.float64)
+    out = fn(tg.Tensor(x))
+    assert out.shape == () and np.allclose(out.numpy(), ref(x))
+    assert tg.gradcheck(fn, [x], order=2)
+
+
 def test_max_splits_gradient_evenly_among_ties():
     x = tg.Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
     x.max(axis=1).sum().backward()
