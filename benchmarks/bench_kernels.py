@@ -95,7 +95,7 @@ def _pool(c, torch, kind, shape, threads, repeat, rng):
     if kind == "max":
         def run(impl):
             y, argmax = impl.maxpool2d_forward(x, geometry)
-            return impl.maxpool2d_backward(dy, argmax, shape)
+            return impl.maxpool2d_backward(dy, argmax, shape, geometry)
         moved = 2 * x.nbytes + 2 * (dy.nbytes + dy.size * 4)  # x, dx; y, dy and int32 argmax twice
     else:
         def run(impl):

@@ -59,20 +59,53 @@ void FN(tk_maxpool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t n, int6
     }
 }
 
-/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c] dx = 0 except each window's gradient routed to its
- * saved argmax. Images are split between threads: overlapping windows add into the same pixel, and
- * only the thread owning the image writes it. */
+/* How backward may write an image: windows that never overlap (stride >= window) own their pixels,
+ * so each pixel is written once (=) instead of zeroed and then accumulated into; pixels that no
+ * window covers (a valid-padding remainder, gaps) need zeroing first. */
+static inline int FN(disjoint)(int64_t kh, int64_t kw, int64_t sh, int64_t sw) {
+    return sh >= kh && sw >= kw;
+}
+static inline int FN(covered)(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                              int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    return sh == kh && sw == kw && pt == 0 && pl == 0 && oh * sh >= h && ow * sw >= w;
+}
+
+/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c]
+ * dx = 0 except each window's gradient routed to its saved argmax. Disjoint windows write their
+ * pixels directly (a vectorized select per channel); overlapping ones zero the image and scatter.
+ * Images are split between threads, so only the thread owning an image writes it. */
 void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t n, int64_t h,
-                               int64_t w, int64_t c, int64_t oh, int64_t ow) {
+                               int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    int disjoint = FN(disjoint)(kh, kw, sh, sw);
+    int covered = FN(covered)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
     #pragma omp parallel for num_threads(tk_threads) schedule(static)
     for (int64_t b = 0; b < n; b++) {
         T *TK_RESTRICT dxb = dx + b * h * w * c;
-        memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
         const T *dyb = dy + b * oh * ow * c;
         const int32_t *ab = argmax + b * oh * ow * c;
-        for (int64_t o = 0; o < oh * ow; o++)
-            for (int64_t ch = 0; ch < c; ch++)
-                dxb[(int64_t)ab[o * c + ch] * c + ch] += dyb[o * c + ch];
+        if (!covered)
+            memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
+        if (!disjoint) {
+            for (int64_t o = 0; o < oh * ow; o++)
+                for (int64_t ch = 0; ch < c; ch++)
+                    dxb[(int64_t)ab[o * c + ch] * c + ch] += dyb[o * c + ch];
+            continue;
+        }
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t y0, y1, x0, x1, o = (oy * ow + ox) * c;
+                FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);
+                const T *TK_RESTRICT g = dyb + o;
+                const int32_t *TK_RESTRICT a = ab + o;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        T *TK_RESTRICT di = dxb + (iy * w + ix) * c;
+                        int32_t idx = (int32_t)(iy * w + ix);
+                        for (int64_t ch = 0; ch < c; ch++)
+                            di[ch] = a[ch] == idx ? g[ch] : 0;
+                    }
+            }
     }
 }
 
@@ -118,14 +151,18 @@ void FN(tk_avgpool2d_forward)(T *y, const T *x, int64_t n, int64_t h, int64_t w,
 }
 
 /* dx: [n, h, w, c]   dy: [n, oh, ow, c];  each window spreads dy / (its real pixel count) over its
- * real pixels. Split by image, as in max-pool backward, because overlapping windows add up. */
+ * real pixels: written directly when windows are disjoint, added up when they overlap. Split by
+ * image, as in max-pool backward. */
 void FN(tk_avgpool2d_backward)(T *dx, const T *dy, int64_t n, int64_t h, int64_t w, int64_t c,
                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
                                int64_t pl, int64_t oh, int64_t ow) {
+    int disjoint = FN(disjoint)(kh, kw, sh, sw);
+    int covered = FN(covered)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
     #pragma omp parallel for num_threads(tk_threads) schedule(static)
     for (int64_t b = 0; b < n; b++) {
         T *dxb = dx + b * h * w * c;
-        memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
+        if (!covered || !disjoint)
+            memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t y0, y1, x0, x1;
@@ -135,8 +172,12 @@ void FN(tk_avgpool2d_backward)(T *dx, const T *dy, int64_t n, int64_t h, int64_t
                 for (int64_t iy = y0; iy < y1; iy++)
                     for (int64_t ix = x0; ix < x1; ix++) {
                         T *TK_RESTRICT di = dxb + (iy * w + ix) * c;
-                        for (int64_t ch = 0; ch < c; ch++)
-                            di[ch] += g[ch] * inv;
+                        if (disjoint)
+                            for (int64_t ch = 0; ch < c; ch++)
+                                di[ch] = g[ch] * inv;
+                        else
+                            for (int64_t ch = 0; ch < c; ch++)
+                                di[ch] += g[ch] * inv;
                     }
             }
     }

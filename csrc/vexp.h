@@ -2,12 +2,14 @@
  * exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 (Cody-Waite: ln2 split in a short high
  * part, so n*LN2_HI is exact, and a low correction), |r| <= ln2/2. exp(r) is the degree-7 Taylor
  * polynomial, whose truncation error (r^8/8! < 6e-9 relative) sits far below float32's half ulp:
- * the result is within ~1-2 ulp, the rounding of the Horner steps. Inputs are clamped to [-87, 89]
- * first: x > ln(FLT_MAX) gives +inf through the scaling itself; x < -87 (exp < 1.7e-38, the
- * denormal range) gives exactly 0, as does -inf: producing denormals costs a microcode assist per
- * instruction on x86 (it made the softmax of short rows, whose padding lanes are -inf, 10x slower).
- * NaN passes through: the clamps put the constant first (max/min return their second operand when
- * one is NaN), and the flush-to-zero mask is "not less than", true for NaN. Included only by files
+ * the result is within 1 ulp of exp (0.87 ulp measured over [-87, 88.7]; degree 6 reached 2.7).
+ * Inputs are clamped to at most 89: x > ln(FLT_MAX) gives +inf through the scaling itself. x < -87
+ * (exp < 1.7e-38, the denormal range) gives exactly 0, as does -inf, through a mask: producing
+ * denormals costs a microcode assist per instruction on x86 (it made the softmax of short rows,
+ * whose padding lanes are -inf, 10x slower). AVX2 also clamps below at -87, so that no lane
+ * computes a denormal before the mask; AVX-512's masked scale skips those lanes. NaN passes
+ * through: the clamps put the constant first (max/min return their second operand when one is
+ * NaN), and the flush-to-zero mask is "not less than", true for NaN. Included only by files
  * compiled for these ISAs (their own #pragma GCC target). */
 #ifndef TK_VEXP_H
 #define TK_VEXP_H
@@ -22,7 +24,7 @@
 #ifdef __AVX512F__
 static inline __m512 tk_vexp_avx512(__m512 x) {
     __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(TK_EXP_LO), _CMP_NLT_UQ);
-    x = _mm512_min_ps(_mm512_set1_ps(TK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(TK_EXP_LO), x));
+    x = _mm512_min_ps(_mm512_set1_ps(TK_EXP_HI), x);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(TK_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TK_LN2_HI), x);

@@ -388,3 +388,15 @@ def test_layers_train_with_plain_gradient_descent(rng):
             w.data -= 0.5 * w.grad.data
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_softmax_output_keeps_its_logits_for_the_loss():
+    """A Dense(softmax) output is F.softmax's result, so a from_logits=False loss uses the logits
+    and stays finite where the probabilities underflow (Keras's behaviour)."""
+    from tinygrad_ko import functional as F
+    dense = nn.Dense(3, activation="softmax", kernel_initializer="zeros", dtype="float64")
+    dense(np.zeros((1, 2)))
+    dense.set_weights([np.array([[200.0, 0.0, -200.0], [0.0, 0.0, 0.0]]), np.zeros(3)])
+    probs = dense(np.array([[1.0, 0.0]]))
+    loss = F.cross_entropy(probs, np.array([2]), from_logits=False).item()
+    assert loss == pytest.approx(400.0, rel=1e-9)

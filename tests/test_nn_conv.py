@@ -1,6 +1,8 @@
-"""Convolution layers: Keras shapes, NumPy references, gradchecks, PyTorch oracle."""
+"""Convolution and pooling layers: Keras shapes, NumPy references, gradchecks, PyTorch oracle."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_ko as tg
 from tinygrad_ko import nn
@@ -29,6 +31,20 @@ def conv2d_reference(x, kernel, bias, strides, padding, dilation):
             window = x[:, rows, j * sw:j * sw + dw * (kw - 1) + 1:dw]
             out[:, i, j] = np.einsum("nhwc,hwco->no", window, kernel)
     return out + (0 if bias is None else bias)
+
+
+def pool_reference(x, pool, strides, padding, reduce):
+    """Keras pooling: "same" pads with ignored cells (max skips them, mean does not count them)."""
+    (ph, pw), (sh, sw) = pool, strides
+    if padding == "same":
+        pads = ((0, 0), _same_pads(x.shape[1], ph, sh), _same_pads(x.shape[2], pw, sw), (0, 0))
+        x = np.pad(x, pads, constant_values=np.nan)
+    oh, ow = (x.shape[1] - ph) // sh + 1, (x.shape[2] - pw) // sw + 1
+    out = np.zeros((x.shape[0], oh, ow, x.shape[3]))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, i, j] = reduce(x[:, i * sh:i * sh + ph, j * sw:j * sw + pw], axis=(1, 2))
+    return out
 
 
 CONV_CASES = [
@@ -123,12 +139,52 @@ def test_conv_bad_arguments_and_inputs(rng):
         conv(np.zeros((1, 2, 8, 3)))
 
 
+@pytest.mark.parametrize("layer_class, reduce", [(nn.MaxPooling2D, np.nanmax),
+                                                 (nn.AveragePooling2D, np.nanmean)])
+@pytest.mark.parametrize("kwargs", [{}, {"pool_size": 3, "strides": 2},
+                                    {"pool_size": (2, 3), "padding": "same"},
+                                    {"pool_size": 3, "strides": 1, "padding": "same"}])
+def test_pooling_forward_shapes_and_gradients(layer_class, reduce, kwargs, rng):
+    layer = layer_class(dtype="float64", **kwargs)
+    x = rng.normal(size=(2, 7, 5, 3))
+    y = layer(x)
+    want = pool_reference(x, layer.pool_size, layer.strides, layer.padding, reduce)
+    assert y.shape == layer.compute_output_shape((2, 7, 5, 3)) == want.shape
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12)
+    assert gradcheck_layer(layer, tg.Tensor(rng.normal(size=(1, 5, 4, 2)), requires_grad=True), [])
+
+
+def test_pooling_defaults_and_errors():
+    pool = nn.MaxPooling2D()
+    assert pool.pool_size == (2, 2) and pool.strides == (2, 2) and pool.padding == "valid"
+    assert nn.MaxPooling2D(2).compute_output_shape((None, 28, 28, 32)) == (None, 14, 14, 32)
+    with pytest.raises(ValueError, match="ndim=4"):
+        nn.MaxPooling2D()(np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match="pool_size"):
+        nn.AveragePooling2D(pool_size=0)
+    with pytest.raises(ValueError, match="height and width"):
+        nn.MaxPooling2D(3)(np.zeros((1, 2, 2, 1)))
+
+
+def test_global_average_pooling(rng):
+    x = rng.normal(size=(2, 3, 4, 5))
+    gap = nn.GlobalAveragePooling2D(dtype="float64")
+    np.testing.assert_allclose(gap(x).numpy(), x.mean(axis=(1, 2)), rtol=1e-12)
+    assert gap.compute_output_shape((None, 3, 4, 5)) == (None, 5)
+    kept = nn.GlobalAveragePooling2D(keepdims=True, dtype="float64")
+    assert kept(x).shape == (2, 1, 1, 5) == kept.compute_output_shape((2, 3, 4, 5))
+    assert gradcheck_layer(gap, tg.Tensor(rng.normal(size=(2, 2, 3, 2)), requires_grad=True), [])
+
+
 @pytest.mark.parametrize("make", [
     lambda: nn.Conv2D(3, (2, 3), strides=(1, 2), padding="same", activation="relu",
                       kernel_regularizer="l2", bias_initializer="ones"),
     lambda: nn.Conv1D(2, 3, padding="causal", dilation_rate=2, use_bias=False),
+    lambda: nn.MaxPooling2D(3, strides=1, padding="same"),
+    lambda: nn.AveragePooling2D((2, 1)),
+    lambda: nn.GlobalAveragePooling2D(keepdims=True),
 ])
-def test_conv_config_round_trip(make, rng):
+def test_conv_and_pooling_config_round_trip(make, rng):
     layer = make()
     x = rng.normal(size=(2, 6, 5) if isinstance(layer, nn.Conv1D) else (2, 6, 5, 3))
     y = layer(x).numpy()
@@ -137,3 +193,25 @@ def test_conv_config_round_trip(make, rng):
     clone(x)
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(x).numpy(), y, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.tuples(st.integers(1, 9), st.integers(1, 9)), kernel=st.integers(1, 4),
+       stride=st.integers(1, 3), dilation=st.integers(1, 3), padding=st.sampled_from(["valid",
+                                                                                     "same"]))
+def test_conv_and_pool_output_shapes_agree_with_the_kernels(size, kernel, stride, dilation,
+                                                            padding):
+    """compute_output_shape (Keras's rule) is what the F kernels produce, or the layer refuses."""
+    x = np.zeros((1, *size, 2), dtype=np.float32)
+    dilation = 1 if stride > 1 else dilation
+    layers = [nn.Conv2D(1, kernel, strides=stride, padding=padding, dilation_rate=dilation),
+              nn.MaxPooling2D(kernel, strides=stride, padding=padding),
+              nn.AveragePooling2D(kernel, strides=stride, padding=padding)]
+    for layer in layers:
+        try:
+            expected = layer.compute_output_shape(x.shape)
+        except ValueError:
+            with pytest.raises(ValueError, match="incompatible"):
+                layer(x)
+            continue
+        assert layer(x).shape == expected

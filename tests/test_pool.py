@@ -8,9 +8,13 @@ from tinygrad_ko._backend import c_available, kernels, ref
 
 needs_c = pytest.mark.skipif(not c_available(), reason="C backend not built")
 
-# (input shape, pool_size, strides, padding): odd sizes, batch 1, overlapping windows, same padding
+# (input shape, pool_size, strides, padding): odd sizes, batch 1, overlapping windows, same padding;
+# windows that tile the image exactly, leave a remainder, or leave gaps (stride > pool)
 CASES = [
     ((2, 7, 9, 3), 2, None, "valid"),
+    ((2, 8, 6, 16), 2, None, "valid"),
+    ((2, 7, 9, 3), 2, None, "same"),
+    ((1, 7, 8, 3), 2, 3, "valid"),
     ((1, 5, 5, 1), 3, 2, "same"),
     ((2, 6, 7, 5), 3, 1, "same"),
     ((3, 8, 8, 17), 2, 1, "valid"),
@@ -48,8 +52,9 @@ def test_c_matches_reference(shape, pool, strides, padding, dtype, threads, rng)
             ref.maxpool2d_forward(x, geometry)
         assert y.dtype == dtype and np.array_equal(y, y_ref) and np.array_equal(argmax, argmax_ref)
         dy = rng.standard_normal(y.shape).astype(dtype)
-        np.testing.assert_allclose(c.maxpool2d_backward(dy, argmax, shape),
-                                   ref.maxpool2d_backward(dy, argmax, shape), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(c.maxpool2d_backward(dy, argmax, shape, geometry),
+                                   ref.maxpool2d_backward(dy, argmax, shape, geometry),
+                                   rtol=1e-6, atol=1e-6)
         ddx = rng.standard_normal(shape).astype(dtype)
         assert np.array_equal(c.maxpool2d_gather(ddx, argmax), ref.maxpool2d_gather(ddx, argmax))
         x = np.nan_to_num(x, neginf=-3.0)

@@ -276,33 +276,38 @@ def _c_order(a):
 class MaxPool2d(Function):
     def forward(self, x, pool_size, strides, padding):
         y, self.argmax = _kernels.maxpool2d_forward(_c_order(x), pool_size, strides, padding)
-        self.x_shape = x.shape
+        self.x_shape, self.window = x.shape, dict(pool_size=pool_size, strides=strides,
+                                                  padding=padding)
         return y
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
+                                       **self.window)
 
 
 class MaxPool2dBackward(Function):
     """dy scattered to the saved argmax (linear in dy: its gradient is MaxPool2dGather)."""
 
-    def forward(self, dy, argmax, x_shape):
-        self.argmax = argmax
-        return _kernels.maxpool2d_backward(_c_order(dy), argmax, x_shape)
+    def forward(self, dy, argmax, x_shape, pool_size, strides, padding):
+        self.argmax, self.window = argmax, dict(pool_size=pool_size, strides=strides,
+                                                padding=padding)
+        return _kernels.maxpool2d_backward(_c_order(dy), argmax, x_shape, **self.window)
 
     def backward(self, grad):
-        return MaxPool2dGather.apply(grad, argmax=self.argmax)
+        return MaxPool2dGather.apply(grad, argmax=self.argmax, **self.window)
 
 
 class MaxPool2dGather(Function):
     """ddx gathered at the saved argmax (the adjoint of MaxPool2dBackward)."""
 
-    def forward(self, ddx, argmax):
+    def forward(self, ddx, argmax, pool_size, strides, padding):
         self.argmax, self.x_shape = argmax, ddx.shape
+        self.window = dict(pool_size=pool_size, strides=strides, padding=padding)
         return _kernels.maxpool2d_gather(_c_order(ddx), argmax)
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape)
+        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
+                                       **self.window)
 
 
 class AvgPool2d(Function):
@@ -576,12 +581,15 @@ class CrossEntropy(Function):
 
 
 def _logits_of(x, function_class, axis):
-    """The input of a softmax/sigmoid output (Keras's from_logits shortcut), else None."""
+    """The input of a softmax/sigmoid output (Keras's from_logits shortcut), else None. A graph
+    already freed by a backward pass has forgotten its input: the probabilities are used then."""
     ctx = getattr(x, "_ctx", None)
-    if isinstance(ctx, function_class) and (function_class is not Softmax
-                                            or ctx.rows.axes == _normalize_axes(axis, x.ndim)):
-        return ctx.inputs[0]
-    return None
+    if not isinstance(ctx, function_class) or getattr(ctx, "inputs", None) is None:
+        return None
+    if function_class is Softmax and (getattr(ctx, "rows", None) is None
+                                      or ctx.rows.axes != _normalize_axes(axis, x.ndim)):
+        return None
+    return ctx.inputs[0]
 
 
 def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reduction="mean",

@@ -293,12 +293,12 @@ def maxpool2d_forward(x, geometry):
     return y, argmax
 
 
-def maxpool2d_backward(dy, argmax, x_shape):
-    n, h, w, c = x_shape
-    dx = np.zeros(x_shape, dy.dtype)
-    if dx.size and dy.size:
-        _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
-                                                 n, h, w, c, dy.shape[1], dy.shape[2])
+def maxpool2d_backward(dy, argmax, x_shape, geometry):
+    if not dy.size:
+        return np.zeros(x_shape, dy.dtype)
+    dx = np.empty(x_shape, dy.dtype)
+    _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
+                                             *x_shape, *geometry)
     return dx
 
 
@@ -321,9 +321,10 @@ def avgpool2d_forward(x, geometry):
 
 
 def avgpool2d_backward(dy, x_shape, geometry):
-    dx = np.zeros(x_shape, dy.dtype)
-    if dx.size and dy.size:
-        _kern_fn("avgpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), *x_shape, *geometry)
+    if not dy.size:
+        return np.zeros(x_shape, dy.dtype)
+    dx = np.empty(x_shape, dy.dtype)  # the kernel writes every pixel
+    _kern_fn("avgpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), *x_shape, *geometry)
     return dx
 
 # ---- softmax / log-sum-exp ----
@@ -391,10 +392,10 @@ def xent_dense(logits, target, row_scale, smoothing):
 # ---- optimizers ----
 
 # by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
-_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
-                lib.tk_sum_squares_f32),
-          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
-                lib.tk_sum_squares_f64)}
+_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32,
+                lib.tk_rmsprop_update_f32, lib.tk_sum_squares_f32),
+          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64,
+                lib.tk_rmsprop_update_f64, lib.tk_sum_squares_f64)}
 
 
 def _buf(ctype, arr):

@@ -285,11 +285,23 @@ def _check_argmax(op, dy, argmax, x_shape):
         raise ValueError(f"{op}: argmax holds offsets outside the {x_shape[1]}x{x_shape[2]} image")
 
 
-def maxpool2d_backward(dy, argmax, x_shape):
+def _pool_backward_geometry(op, dy, x_shape, pool_size, strides, padding):
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: input shape must be 4-D, got {x_shape}")
+    geometry = pool2d_geometry(x_shape, pool_size, strides, padding, op)
+    expected = (x_shape[0], geometry[6], geometry[7], x_shape[3])
+    if dy.shape != expected:
+        raise ValueError(f"{op}: dy has shape {dy.shape}, expected {expected} for input {x_shape}")
+    return geometry
+
+
+def maxpool2d_backward(dy, argmax, x_shape, pool_size=2, strides=None, padding="valid"):
     """dx of max pooling: zeros except dy routed to each window's saved argmax."""
     x_shape = tuple(int(v) for v in x_shape)
     _check_argmax("max_pool2d backward", dy, argmax, x_shape)
-    return selection.impl.maxpool2d_backward(dy, argmax, x_shape)
+    geometry = _pool_backward_geometry("max_pool2d backward", dy, x_shape, pool_size, strides,
+                                       padding)
+    return selection.impl.maxpool2d_backward(dy, argmax, x_shape, geometry)
 
 
 def maxpool2d_gather(ddx, argmax):
@@ -311,13 +323,8 @@ def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid"):
     """dx of average pooling for an input of shape x_shape."""
     x_shape = tuple(int(v) for v in x_shape)
     _check_float("dy", "avg_pool2d backward", dy, ndim=4)
-    if len(x_shape) != 4:
-        raise ValueError(f"avg_pool2d backward: input shape must be 4-D, got {x_shape}")
-    geometry = pool2d_geometry(x_shape, pool_size, strides, padding, "avg_pool2d backward")
-    expected = (x_shape[0], geometry[6], geometry[7], x_shape[3])
-    if dy.shape != expected:
-        raise ValueError(f"avg_pool2d backward: dy has shape {dy.shape}, expected {expected} "
-                         f"for input {x_shape}")
+    geometry = _pool_backward_geometry("avg_pool2d backward", dy, x_shape, pool_size, strides,
+                                       padding)
     return selection.impl.avgpool2d_backward(dy, x_shape, geometry)
 
 # ---- softmax / log-sum-exp ----
@@ -412,7 +419,7 @@ def xent_dense(logits, target, row_scale, smoothing=0.0):
 
 
 def _check_update(name, param, grad, states):
-    """param/grad/state buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
     if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
         raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
                         f"{type(grad).__name__}")
@@ -465,8 +472,8 @@ def sgd_update(param, velocity, grad, *, learning_rate, momentum=0.0, nesterov=F
     if (velocity is None) != (momentum == 0):
         raise ValueError("sgd_update: pass a velocity buffer exactly when momentum != 0")
     selection.impl.sgd_update(param, velocity, grad, float(learning_rate), float(momentum),
-                              bool(nesterov), float(grad_scale), _clip_bound("sgd_update", clipvalue),
-                              float(decay))
+                              bool(nesterov), float(grad_scale),
+                              _clip_bound("sgd_update", clipvalue), float(decay))
 
 
 def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, grad_scale=1.0,

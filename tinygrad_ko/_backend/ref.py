@@ -112,7 +112,7 @@ def maxpool2d_forward(x, geometry):
     return np.ascontiguousarray(y), (in_y * x.shape[2] + in_x).astype(np.int32)
 
 
-def maxpool2d_backward(dy, argmax, x_shape):
+def maxpool2d_backward(dy, argmax, x_shape, geometry):
     n, h, w, c = x_shape
     flat = ((np.arange(n)[:, None, None, None] * (h * w) + argmax) * c
             + np.arange(c)[None, None, None, :])

@@ -1,4 +1,4 @@
-"""Activation functions by Keras name: each maps a Tensor to a Tensor through Tensor methods.
+"""Activation functions by Keras name: each maps a Tensor to a Tensor through Tensor methods or F.
 
     >>> from tinygrad_ko.nn import activations
     >>> activations.get("relu") is activations.relu
@@ -7,6 +7,7 @@
 Layers take ``activation=`` as one of these names, a callable, or None (linear). ``get`` raises a
 ValueError listing the valid names (and the closest one) for an unknown name.
 """
+from .. import functional as F
 from ._naming import unknown_name_error
 
 
@@ -31,11 +32,9 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along ``axis``: probabilities that sum to 1."""
-    # Subtracting the row max keeps exp finite; softmax is shift-invariant, so the max needs no
-    # gradient (detached, which also sidesteps ties).
-    exps = (x - x.max(axis=axis, keepdims=True).detach()).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
+    """exp(x) / sum(exp(x)) along ``axis``: probabilities that sum to 1 (F.softmax's C kernel;
+    losses with ``from_logits=False`` find the logits behind it in the graph, as Keras does)."""
+    return F.softmax(x, axis=axis)
 
 
 def leaky_relu(x, negative_slope=0.2):
