@@ -147,18 +147,31 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Splits the tiles of C over `threads` as a tm x tn grid: the busiest thread's padded tile work
- * (rows * cols) plus its packing (rows + cols, weighted: packing moves data without FMAs). */
-static void choose_grid(int64_t M, int64_t N, const tk_gemm_recipe *r, int threads, int *tm,
+/* Columns the kernels compute for n columns: whole panels, the tail as a half or a whole panel. */
+static int64_t computed_cols(int64_t n, int nr) {
+    const int64_t tail = n % nr;
+    return n - tail + (tail == 0 ? 0 : 2 * tail <= nr ? nr / 2 : nr);
+}
+
+/* Splits the tiles of C over `threads` as a tm x tn grid, minimizing the busiest thread's cost in
+ * FMA-port cycles per depth step: its computed tile work rows * cols / nr (nr = lanes x 2 ports)
+ * plus packing at about one element per cycle: all its columns of B, and its rows of A (a quarter
+ * of that when A is read in place, which only streams it). The first blocks get ceil(tiles/parts)
+ * tiles each; the last takes what is left, tail included. */
+static void choose_grid(const gemm_problem *g, const tk_gemm_recipe *r, int threads, int *tm,
                         int *tn) {
-    const int64_t tiles_m = ceil_div(M, r->mr), tiles_n = ceil_div(N, r->nr);
+    const int64_t tiles_m = ceil_div(g->M, r->mr), tiles_n = ceil_div(g->N, r->nr);
     double best = -1;
     for (int rows = 1; rows <= threads; rows++) {
         if (threads % rows) continue;
         const int cols = threads / rows;
         const double h = (double)ceil_div(tiles_m, rows) * r->mr;
-        const double w = (double)ceil_div(tiles_n, cols) * r->nr;
-        const double cost = h * w + 8.0 * (h + w);
+        const int64_t block = ceil_div(tiles_n, cols) * r->nr;
+        const int64_t last = g->N - (ceil_div(g->N, block) - 1) * block;
+        const int64_t w =
+            TK_MAX(computed_cols(TK_MIN(block, g->N), r->nr), computed_cols(last, r->nr));
+        const int in_place = g->a_cs == 1 && w <= IN_PLACE_A_MAX_PANELS * r->nr;
+        const double cost = h * (double)w / r->nr + (double)w + (in_place ? h / 4 : h);
         if (best < 0 || cost < best) best = cost, *tm = rows, *tn = cols;
     }
 }
@@ -192,7 +205,7 @@ static void gemm_run(const gemm_problem *g, char *workspace) {
         tid = omp_get_thread_num();
         nt = omp_get_num_threads();
 #endif
-        choose_grid(g->M, g->N, r, nt, &tm, &tn);
+        choose_grid(g, r, nt, &tm, &tn);
         const int64_t rows = ceil_div(ceil_div(g->M, r->mr), tm) * r->mr;
         const int64_t cols = ceil_div(ceil_div(g->N, r->nr), tn) * r->nr;
         const int64_t m0 = (tid / tn) * rows, n0 = (tid % tn) * cols;
