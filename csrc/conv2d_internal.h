@@ -1,5 +1,6 @@
 /* conv2d_internal.h: the contract between conv2d.c (drivers: padding, packing, threads) and the
- * per-ISA implicit-GEMM tile kernels (conv2d_ukernel.h compiled by conv2d_ukernel_{ref,avx2,avx512}.c).
+ * per-ISA implicit-GEMM tile kernels (conv2d_ukernel.h, compiled by
+ * conv2d_ukernel_{ref,avx2,avx512}.c).
  * Never seen by cffi. */
 #ifndef TK_CONV2D_INTERNAL_H
 #define TK_CONV2D_INTERNAL_H

@@ -92,14 +92,20 @@ CONV_TYPED_HELPERS(double, f64)
  * i = a + s * m (phase a < s) receives exactly the kernel taps t with t * d = a + p (mod s), from
  * dy row m + shift(t), shift(t) = (a + p - t * d) / s: per phase, a stride-1 correlation of dy with
  * a subset of the taps, and no multiply-add is spent on the zeros a strided conv never produced. */
-static int64_t tap_phase(int64_t t, int64_t d, int64_t p, int64_t s) { return ((t * d - p) % s + s) % s; }
+static int64_t tap_phase(int64_t t, int64_t d, int64_t p, int64_t s)
+{
+    return ((t * d - p) % s + s) % s;
+}
 
 static int64_t tap_shift(int64_t t, int64_t d, int64_t p, int64_t s)
 {
     return (tap_phase(t, d, p, s) + p - t * d) / s;
 }
 
-static int64_t phase_len(int64_t a, int64_t s, int64_t n) { return a < n ? (n - a + s - 1) / s : 0; }
+static int64_t phase_len(int64_t a, int64_t s, int64_t n)
+{
+    return a < n ? (n - a + s - 1) / s : 0;
+}
 
 /* dy rows [lo, hi) that some phase reads (lo <= 0, hi >= out): the zero margins of its copy. */
 void conv_phase_margins(int64_t taps, int64_t d, int64_t p, int64_t s, int64_t in, int64_t out,
