@@ -79,10 +79,18 @@ void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t s
         }                                                                                         \
     }                                                                                             \
     /* acc[0:o] += sum of rows [lo, hi) of dy [*, o]. */                                         \
-    void conv_row_sums_##SUF(T *acc, const T *dy, int64_t lo, int64_t hi, int64_t o)           \
+    /* Column blocks of 64 summed on the stack: the compiler keeps them in vector registers    \
+     * instead of re-reading acc (which it must assume may alias dy) for every row. */           \
+    void conv_row_sums_##SUF(T *TK_RESTRICT acc, const T *TK_RESTRICT dy, int64_t lo,          \
+                             int64_t hi, int64_t o)                                               \
     {                                                                                             \
-        for (int64_t r = lo; r < hi; r++)                                                         \
-            for (int64_t c = 0; c < o; c++) acc[c] += dy[r * o + c];                              \
+        for (int64_t c0 = 0; c0 < o; c0 += 64) {                                                  \
+            const int64_t width = TK_MIN(64, o - c0);                                             \
+            T sums[64] = {0};                                                                     \
+            for (int64_t r = lo; r < hi; r++)                                                     \
+                for (int64_t c = 0; c < width; c++) sums[c] += dy[r * o + c0 + c];               \
+            for (int64_t c = 0; c < width; c++) acc[c0 + c] += sums[c];                           \
+        }                                                                                         \
     }
 
 CONV_TYPED_HELPERS(float, f32)
