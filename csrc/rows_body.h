@@ -3,12 +3,13 @@
  * rows_avx512.c, rows_avx2.c and rows_generic.c define T, V, VL, the V_* operations and
  * ROWS_SUFFIX, then include this file. The generic instantiations use V = T and VL = 1.
  *
- * Every kernel reads a row from memory once. Log-sum-exp, which writes no row, uses the "online"
- * pass: a lanewise running max M and sum S of exp(x - M), S rescaled once per block of four vectors
- * (one extra exp per 4*VL elements), so max and sum come out of one read. Kernels that write a row
- * (softmax, dlogits) take the row's max in one sweep from memory, then store exp(x - max) and sum it
- * in a sweep from L1/L2, and scale it in place: one exp per element instead of two; rows too long
- * for the cache fall back to the online pass. The exp is the cost here, not the memory traffic.
+ * Every kernel reads a row from memory once. Log-sum-exp and log-softmax use the "online" pass: a
+ * lanewise running max M and sum S of exp(x - M), S rescaled once per block of four vectors (one
+ * extra exp per 4*VL elements), so max and sum come out of one read. Kernels that write exps
+ * (softmax, dlogits) would pay a second exp per element after it; for rows that fit L1/L2
+ * (ROWS_CACHED_BYTES) they instead sweep for the max (from memory), store exp(x - max) and sum it
+ * (from cache), and scale in place: one exp per element, 1.34x faster than online + write on
+ * 4096 x 1000 float32 rows (A/B in one C harness; log-sum-exp gained nothing that way).
  * Rows are independent: OpenMP splits rows, and small problems stay on the calling thread, where
  * waking the team would cost more than the work. Maxima start at -T_BIG, not -inf, so x - max is
  * never -inf - (-inf): -inf entries contribute exactly 0 and an all -inf row has lse = -inf. A +inf
@@ -66,9 +67,8 @@ static inline __attribute__((always_inline)) void FN(row_exp_affine)(
 }
 
 /* The row's max, sum(exp(x - max)) and, for rows that fit the cache (ROWS_CACHED_BYTES), y =
- * exp(x - max) (returns 1). Such a row costs one max sweep from memory and one exp sweep from cache:
- * one exp per element, where the online pass costs 1 + 1/(4 VL) and writing the output another.
- * Longer rows take the online pass (returns 0, y untouched), so memory is still read once. */
+ * exp(x - max) (returns 1): a max sweep from memory and an exp sweep from cache. Longer rows take
+ * the online pass (returns 0, y untouched), so memory is still read once. */
 static inline __attribute__((always_inline)) int FN(row_max_exp)(
         T *y, const T *x, int64_t n, T *max_out, T *sum_out) {
     if (n * (int64_t)sizeof(T) > ROWS_CACHED_BYTES) {
