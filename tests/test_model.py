@@ -193,6 +193,21 @@ def test_progress_output_is_one_line_per_epoch_off_a_terminal(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_verbose_2_and_evaluate_predict_progress(capsys):
+    x, y = blobs(n=64)
+    model = compiled()
+    model.fit(x, y, epochs=1, verbose=2)
+    model.evaluate(x, y)
+    model.predict(x)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/1"
+    assert re.match(r"^2/2 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - \d+s/epoch - "
+                    r"\d+(ms|us)/step$", lines[1])
+    assert re.match(r"^2/2 \[={30}\] - \d+s \d+(ms|us)/step - loss: \d\.\d{4} - accuracy: "
+                    r"\d\.\d{4}$", lines[2])
+    assert re.match(r"^2/2 \[={30}\] - \d+s \d+(ms|us)/step$", lines[3]) and len(lines) == 4
+
+
 # ---- summary and compile warnings ----
 
 SEED_002_SUMMARY = """\
@@ -352,6 +367,9 @@ def test_bad_input_errors():
         model.fit(x, bad, verbose=0)
     with pytest.raises(ValueError, match="validation_split"):
         model.fit(x, y, validation_split=1.5, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.fit(x, y, batch_size=0, verbose=0)
+    assert model.evaluate(x, y, batch_size=None, verbose=0)[0] > 0
     with pytest.raises(ValueError, match="no layers"):
         Sequential().predict(x)
     with pytest.raises(ValueError, match="has not been built"):

@@ -1,6 +1,8 @@
 """Convolution and pooling layers: Keras shapes, NumPy references, gradchecks, PyTorch oracle."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_ko as tg
 from tinygrad_ko import nn
@@ -191,3 +193,25 @@ def test_conv_and_pooling_config_round_trip(make, rng):
     clone(x)
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(x).numpy(), y, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.tuples(st.integers(1, 9), st.integers(1, 9)), kernel=st.integers(1, 4),
+       stride=st.integers(1, 3), dilation=st.integers(1, 3), padding=st.sampled_from(["valid",
+                                                                                     "same"]))
+def test_conv_and_pool_output_shapes_agree_with_the_kernels(size, kernel, stride, dilation,
+                                                            padding):
+    """compute_output_shape (Keras's rule) is what the F kernels produce, or the layer refuses."""
+    x = np.zeros((1, *size, 2), dtype=np.float32)
+    dilation = 1 if stride > 1 else dilation
+    layers = [nn.Conv2D(1, kernel, strides=stride, padding=padding, dilation_rate=dilation),
+              nn.MaxPooling2D(kernel, strides=stride, padding=padding),
+              nn.AveragePooling2D(kernel, strides=stride, padding=padding)]
+    for layer in layers:
+        try:
+            expected = layer.compute_output_shape(x.shape)
+        except ValueError:
+            with pytest.raises(ValueError, match="incompatible"):
+                layer(x)
+            continue
+        assert layer(x).shape == expected

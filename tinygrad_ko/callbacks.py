@@ -53,22 +53,31 @@ HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
 
 
 class CallbackList:
-    """Calls one hook on every callback, in order: `callbacks.on_epoch_end(epoch, logs)`."""
+    """Calls one hook on every callback, in order: `callbacks.on_epoch_end(epoch, logs)`.
+
+    Each hook is bound once, to the callbacks that override it: a batch hook nobody overrides costs
+    one empty call per batch.
+    """
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             callback.set_model(model)
             callback.set_params(params)
+        for hook in HOOKS:
+            methods = [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
+            setattr(self, hook, _call_all(methods))
 
-    def __getattr__(self, hook):
-        if hook not in HOOKS:
-            raise AttributeError(hook)
 
-        def call_all(*args):
-            for callback in self.callbacks:
-                getattr(callback, hook)(*args)
-        return call_all
+def _overrides(callback, hook):
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+def _call_all(methods):
+    def call_all(*args):
+        for method in methods:
+            method(*args)
+    return call_all
 
 
 # ---- progress ----
@@ -157,7 +166,7 @@ class ProgbarLogger(Callback):
 
     def __init__(self, stream=None):
         super().__init__()
-        self.stream, self.bar, self.in_fit = stream, None, False
+        self.stream, self.bar, self.in_fit, self.seen = stream, None, False, 0
 
     def _verbose(self):
         return self.params.get("verbose", 1)
@@ -172,20 +181,21 @@ class ProgbarLogger(Callback):
         if self._verbose():
             print(f"Epoch {epoch + 1}/{self.params['epochs']}", file=self.stream or sys.stdout,
                   flush=True)
-            self.bar = Progbar(self.params["steps"], self._verbose(), self.stream)
+            self.bar, self.seen = Progbar(self.params["steps"], self._verbose(), self.stream), 0
 
     def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
         if self.bar is not None and batch + 1 < self.params["steps"]:
             self.bar.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None:
-            self.bar.update(self.params["steps"], logs, finalize=True)
+        if self.bar is not None:  # `seen` < steps when training stopped inside the epoch
+            self.bar.update(self.seen, logs, finalize=True)
             self.bar = None
 
     def on_test_begin(self, logs=None):
         if not self.in_fit and self._verbose():
-            self.bar = Progbar(self.params["steps"], self._verbose(), self.stream)
+            self.bar, self.seen = Progbar(self.params["steps"], self._verbose(), self.stream), 0
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.in_fit:
@@ -193,7 +203,7 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         if not self.in_fit and self.bar is not None:
-            self.bar.update(self.params["steps"], logs, finalize=True)
+            self.bar.update(self.seen, logs, finalize=True)
             self.bar = None
 
     on_predict_begin = on_test_begin

@@ -138,8 +138,8 @@ class Tensor:
     def __len__(self): return _length(self)
     def __iter__(self): return (self[i] for i in range(len(self)))
     def __bool__(self): return bool(self.data)
-    def __float__(self): return float(self.data)
-    def __int__(self): return int(self.data)
+    def __float__(self): return float(self.data.item())
+    def __int__(self): return int(self.data.item())
     def __repr__(self): return _repr(self)
     def __reduce__(self): return _rebuild, (self.data, self.requires_grad)
 
@@ -385,7 +385,7 @@ def _index_params(index):
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        if isinstance(item, (list, np.ndarray, bool, np.bool_)):
+        if isinstance(item, (list, tuple, np.ndarray, bool, np.bool_)):
             item = np.asarray(item)
             if item.size == 0 and item.dtype.kind == "f":
                 item = item.astype(np.intp)

@@ -383,10 +383,10 @@ def xent_dense(logits, target, row_scale, smoothing):
 # ---- optimizers ----
 
 # by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
-_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
-                lib.tk_sum_squares_f32),
-          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
-                lib.tk_sum_squares_f64)}
+_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32,
+                lib.tk_rmsprop_update_f32, lib.tk_sum_squares_f32),
+          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64,
+                lib.tk_rmsprop_update_f64, lib.tk_sum_squares_f64)}
 
 
 def _buf(ctype, arr):

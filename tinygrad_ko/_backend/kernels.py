@@ -417,7 +417,7 @@ def xent_dense(logits, target, row_scale, smoothing=0.0):
 
 
 def _check_update(name, param, grad, states):
-    """param/grad/state buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
     if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
         raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
                         f"{type(grad).__name__}")
@@ -470,8 +470,8 @@ def sgd_update(param, velocity, grad, *, learning_rate, momentum=0.0, nesterov=F
     if (velocity is None) != (momentum == 0):
         raise ValueError("sgd_update: pass a velocity buffer exactly when momentum != 0")
     selection.impl.sgd_update(param, velocity, grad, float(learning_rate), float(momentum),
-                              bool(nesterov), float(grad_scale), _clip_bound("sgd_update", clipvalue),
-                              float(decay))
+                              bool(nesterov), float(grad_scale),
+                              _clip_bound("sgd_update", clipvalue), float(decay))
 
 
 def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, grad_scale=1.0,

@@ -24,8 +24,8 @@ from ..callbacks import CallbackList, History, ProgbarLogger
 from ..nn.module import InputLayer, Layer, SymbolicTensor, train_mode
 from ..tensor import default_rng
 from . import saving
-from .data import (MeanTracker, apply_class_weight, as_array, batch_index, check_labels,
-                   logs_result, loss_weight, single_tensor, take, unpack_validation)
+from .data import (MeanTracker, apply_class_weight, as_array, batch_index, check_batch_size,
+                   check_labels, logs_result, loss_weight, single_tensor, take, unpack_validation)
 from .summary import logits_mismatch, summary_text
 
 __all__ = ["Model", "Sequential", "load_model"]
@@ -205,6 +205,7 @@ class Model(Layer):
         partial batch of an epoch is used, not dropped; validation metrics are logged as val_*.
         """
         self._require_compiled("fit()")
+        batch_size = check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
         sample_weight = apply_class_weight(class_weight, y, sample_weight)
         if validation_data is None and validation_split:
@@ -248,6 +249,7 @@ class Model(Layer):
                  callbacks=None, return_dict=False):
         """Loss (with regularization) and metrics on x/y: a scalar, [loss, *metrics], or a dict."""
         self._require_compiled("evaluate()")
+        batch_size = check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         cbs = self._callbacks(callbacks, None, verbose, steps=math.ceil(len(x) / batch_size))
         return logs_result(self._evaluate_arrays(x, y, sample_weight, batch_size, cbs), return_dict)
@@ -272,6 +274,7 @@ class Model(Layer):
 
     def predict(self, x, batch_size=32, verbose="auto", callbacks=None):
         """The model's outputs on x, batch by batch, in inference mode, as one NumPy array."""
+        batch_size = check_batch_size(batch_size)
         x = self._prepare_x(x, "predict")
         steps = math.ceil(len(x) / batch_size)
         cbs = self._callbacks(callbacks, None, verbose, steps=steps)

@@ -45,6 +45,16 @@ def apply_class_weight(class_weight, y, sample_weight):
     return weights if sample_weight is None else weights * sample_weight
 
 
+def check_batch_size(batch_size):
+    """Keras's batch_size: None means 32; anything else must be a positive integer."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
 def batch_index(order, step, batch_size, n):
     """A slice (a view: no copy) in data order, or the batch's indices into a shuffled order."""
     if order is None:
