@@ -8,16 +8,15 @@
  * instead of being written and re-read K/C times larger. HWIO weights are already the row-major
  * [K, O] GEMM operand: they are used in place when O is a multiple of the vector width.
  *   forward      y  = cols(x_pad) @ W           (+ bias fused into the accumulator init)
- *   grad-input   dx = cols(dy_zi) @ W_flipped^T: a stride-1 correlation of dy, zero-inserted by the
- *                stride and padded by (k-1)*d - pad, with the flipped, transposed kernel [kh,kw,o,c]
+ *   grad-input   dx = cols(dy) @ W^T, by phases: for each (row, column) phase of the stride, a
+ *                stride-1 correlation of zero-margined dy with that phase's taps of W^T [kh,kw,o,c]
  *   grad-weight  dw = cols(x_pad)^T @ dy         (per-thread partial sums, then one reduction),
  *                and optionally db on the same pass over dy (each image's rows summed while cached)
  *   grad-bias    db = column sums of dy (alone, for when dw is not needed)
- * Threads split the flattened (image, pixel) range evenly; each keeps a private padded copy of the
- * image it works on (in the caller's workspace, so the kernels never allocate).
- * Deliberately avoided: stride-specific sub-pixel grad-input kernels (strided grad-input costs
- * stride_h * stride_w more multiply-adds on the zero-inserted gradient; the networks we target
- * use stride 1). */
+ * Threads take chunks of the flattened (image, pixel) range dynamically; each keeps a private
+ * padded copy of the image it works on (in the caller's workspace, so the kernels never allocate).
+ * Deliberately avoided: materialized im2col matrices, and zero-inserted gradients (a strided
+ * grad-input would spend stride_h * stride_w times the multiply-adds on zeros). */
 #include <string.h>
 #include "conv2d_internal.h"
 
@@ -44,8 +43,10 @@ static conv_wgrad_fn wgrad_kernel(size_t es)
 typedef struct {
     int nt;                                   /* threads the kernel runs on (at most tk_threads) */
     int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
+    int64_t top, left;                        /* where the unpadded image starts in the source */
     int place;                                /* the source image must be copied (padded) per thread */
-    size_t koff, bias, packed, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes, total;
+    size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
+    size_t total;
 } conv_plan;
 
 static size_t carve(size_t *top, size_t bytes)
@@ -93,14 +94,17 @@ static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
     conv_plan pl = {0};
     size_t top = 0;
     pl.k = g->kh * g->kw * g->o;
-    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c * (g->stride_h * g->stride_w));
-    pl.src_h = g->h + (g->kh - 1) * g->dilation_h;
-    pl.src_w = g->w + (g->kw - 1) * g->dilation_w;
+    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c / (g->stride_h * g->stride_w));
+    conv_phase_margins(g->kh, g->dilation_h, g->pad_top, g->stride_h, g->h, g->out_h, &pl.top,
+                  &pl.src_h);
+    conv_phase_margins(g->kw, g->dilation_w, g->pad_left, g->stride_w, g->w, g->out_w, &pl.left,
+                  &pl.src_w);
     pl.src_c = g->o;
     pl.place = 1;
     pl.ld = TK_ROUND_UP(g->c, col_align(es));
     pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
     pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
+    pl.phases = carve(&top, (size_t)(g->stride_h * g->stride_w) * sizeof(conv_phase));
     pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
     pl.images = carve(&top, pl.nt * pl.image_bytes);
     pl.total = top;
@@ -154,6 +158,14 @@ static int thread_count(void)
 #endif
 }
 
+/* The forward and gradient kernels hand out the flattened (image, pixel) range in chunks,
+ * dynamically: on a shared machine a descheduled thread then delays one chunk, not half the work.
+ * About one image per chunk (each image is padded once), and at least 4 chunks per thread. */
+static int64_t work_chunks(int64_t n, int64_t total, int nt)
+{
+    return TK_MIN(total, TK_MAX(n, 4 * (int64_t)nt));
+}
+
 /* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
 static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
 {
@@ -161,98 +173,6 @@ static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
     *hi = total * (t + 1) / nt;
 }
 
-/* dst [dh, dw, px] (px bytes per pixel) := zeros, with src pixel (i, j) of [sh, sw, px] at
- * (top + i * step_h, left + j * step_w) wherever that lands inside dst (negative offsets crop). */
-static void place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
-                        int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w)
-{
-    const int64_t row = dw * px;
-    for (int64_t q = 0; q < dh; q++) {
-        char *d = dst + q * row;
-        const int64_t i = q - top;
-        if (i < 0 || i % step_h != 0 || i / step_h >= sh) {
-            memset(d, 0, row);
-            continue;
-        }
-        const char *s = src + (i / step_h) * sw * px;
-        if (step_w == 1) {
-            const int64_t j0 = TK_MAX(0, -left), j1 = TK_MIN(sw, dw - left);
-            if (j1 <= j0) {
-                memset(d, 0, row);
-                continue;
-            }
-            memset(d, 0, (left + j0) * px);
-            memcpy(d + (left + j0) * px, s + j0 * px, (j1 - j0) * px);
-            memset(d + (left + j1) * px, 0, (dw - left - j1) * px);
-        } else {
-            memset(d, 0, row);
-            for (int64_t j = 0; j < sw; j++) {
-                const int64_t r = left + j * step_w;
-                if (r >= 0 && r < dw) memcpy(d + r * px, s + j * px, px);
-            }
-        }
-    }
-}
-
-/* dst [rows, ld] := src [rows, cols] with zero columns beyond cols. */
-static void pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        memcpy(dst + r * ld * es, src + r * cols * es, cols * es);
-        memset(dst + (r * ld + cols) * es, 0, (ld - cols) * es);
-    }
-}
-
-/* koff[(i, j, c)] = i * step_i + j * step_j + c: the gather offsets of one kernel tap set. */
-static void fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
-                      int64_t step_j)
-{
-    for (int64_t i = 0, k = 0; i < ki; i++)
-        for (int64_t j = 0; j < kj; j++)
-            for (int64_t c = 0; c < ch; c++) koff[k++] = i * step_i + j * step_j + c;
-}
-
-/* ---- typed helpers ---- */
-
-#define CONV_TYPED_HELPERS(T, SUF)                                                                \
-    /* dst [(a, b, co), ld] := w[kh-1-a, kw-1-b, ci, co] for ci < c, zero beyond: the flipped,     \
-     * transposed kernel that turns the input gradient into a stride-1 correlation. */           \
-    static void pack_flipped_##SUF(T *dst, int64_t ld, const T *w, const tk_conv2d_geometry *g)  \
-    {                                                                                             \
-        const int64_t kh = g->kh, kw = g->kw, c = g->c, o = g->o;                                 \
-        for (int64_t a = 0; a < kh; a++)                                                          \
-            for (int64_t b = 0; b < kw; b++) {                                                    \
-                const T *tap = w + ((kh - 1 - a) * kw + (kw - 1 - b)) * c * o;                    \
-                T *rows = dst + (a * kw + b) * o * ld;                                            \
-                for (int64_t co = 0; co < o; co++) {                                              \
-                    for (int64_t ci = 0; ci < c; ci++) rows[co * ld + ci] = tap[ci * o + co];     \
-                    for (int64_t ci = c; ci < ld; ci++) rows[co * ld + ci] = 0;                   \
-                }                                                                                 \
-            }                                                                                     \
-    }                                                                                             \
-    /* out[r, 0:cols] := sum over nparts of part_t[r, 0:cols] (rows [r0, r1); parts [*, ld]). */  \
-    static void sum_parts_##SUF(T *out, const char *parts, size_t part_bytes, int nparts,        \
-                                int64_t ld, int64_t cols, int64_t r0, int64_t r1)                 \
-    {                                                                                             \
-        for (int64_t r = r0; r < r1; r++) {                                                       \
-            T *dst = out + r * cols;                                                              \
-            const T *first = (const T *)parts + r * ld;                                           \
-            for (int64_t c = 0; c < cols; c++) dst[c] = first[c];                                 \
-            for (int t = 1; t < nparts; t++) {                                                    \
-                const T *src = (const T *)(parts + t * part_bytes) + r * ld;                      \
-                for (int64_t c = 0; c < cols; c++) dst[c] += src[c];                              \
-            }                                                                                     \
-        }                                                                                         \
-    }                                                                                             \
-    /* acc[0:o] += sum of rows [lo, hi) of dy [*, o]. */                                         \
-    static void row_sums_##SUF(T *acc, const T *dy, int64_t lo, int64_t hi, int64_t o)           \
-    {                                                                                             \
-        for (int64_t r = lo; r < hi; r++)                                                         \
-            for (int64_t c = 0; c < o; c++) acc[c] += dy[r * o + c];                              \
-    }
-
-CONV_TYPED_HELPERS(float, f32)
-CONV_TYPED_HELPERS(double, f64)
 
 /* ---- drivers (dtype-generic: es is the element size) ---- */
 
@@ -263,35 +183,40 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
     const conv_plan pl = plan_forward(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
-    fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
+    conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const void *b = w, *bp = NULL;
     if (pl.ld != g->o) {
-        pad_rows(base + pl.packed, pl.ld, w, pl.k, g->o, es);
+        conv_pad_rows(base + pl.packed, pl.ld, w, pl.k, g->o, es);
         b = base + pl.packed;
     }
     if (bias) {  /* padded to whole vectors: the tile kernels start their accumulators from it */
-        pad_rows(base + pl.bias, pl.ld, bias, 1, g->o, es);
+        conv_pad_rows(base + pl.bias, pl.ld, bias, 1, g->o, es);
         bp = base + pl.bias;
     }
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
     const conv_igemm_fn kernel = igemm_kernel(es);
+    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        int64_t lo, hi;
-        thread_range(g->n * pixels, thread_id(), thread_count(), &lo, &hi);
         char *mine = base + pl.images + thread_id() * pl.image_bytes;
+        int64_t placed = -1;  /* the image now in `mine` */
         conv_igemm_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
-                               pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->o};
-        for (int64_t p = lo, end; p < hi; p = end) {
-            const int64_t n = p / pixels;
-            const char *xn = (const char *)x + n * image * es;
-            end = TK_MIN(hi, (n + 1) * pixels);
-            if (pl.place)
-                place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
-                            g->pad_left, 1, 1);
-            job.src = pl.place ? mine : xn;
-            job.out = (char *)y + n * pixels * g->o * es;
-            kernel(&job, p - n * pixels, end - n * pixels);
+                               pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->out_w * g->o, g->o};
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < chunks; chunk++) {
+            const int64_t hi = total * (chunk + 1) / chunks;
+            for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
+                const int64_t n = p / pixels;
+                const char *xn = (const char *)x + n * image * es;
+                end = TK_MIN(hi, (n + 1) * pixels);
+                if (pl.place && placed != n)
+                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
+                                g->pad_left, 1, 1);
+                placed = n;
+                job.src = pl.place ? mine : xn;
+                job.out = (char *)y + n * pixels * g->o * es;
+                kernel(&job, p - n * pixels, end - n * pixels);
+            }
         }
     }
 }
@@ -303,27 +228,45 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
     const conv_plan pl = plan_backward_input(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
-    fill_koff(koff, g->kh, g->kw, g->o, g->dilation_h * pl.src_w * g->o, g->dilation_w * g->o);
-    if (es == 4) pack_flipped_f32((float *)(base + pl.packed), pl.ld, w, g);
-    else pack_flipped_f64((double *)(base + pl.packed), pl.ld, w, g);
+    conv_phase *phases = (conv_phase *)(base + pl.phases);
+    const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top, pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
-    const int64_t top = (g->kh - 1) * g->dilation_h - g->pad_top;
-    const int64_t left = (g->kw - 1) * g->dilation_w - g->pad_left;
     const conv_igemm_fn kernel = igemm_kernel(es);
+    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        int64_t lo, hi;
-        thread_range(g->n * pixels, thread_id(), thread_count(), &lo, &hi);
         char *mine = base + pl.images + thread_id() * pl.image_bytes;
-        conv_igemm_job job = {{g->w, pl.src_w * g->o, g->o, koff, pl.k}, mine, base + pl.packed,
-                              NULL, pl.ld, g->c, NULL, g->c};
-        for (int64_t p = lo, end; p < hi; p = end) {
-            const int64_t n = p / pixels;
-            end = TK_MIN(hi, (n + 1) * pixels);
-            place_image(mine, pl.src_h, pl.src_w, (const char *)dy + n * image * es, g->out_h,
-                        g->out_w, g->o * es, top, left, g->stride_h, g->stride_w);
-            job.out = (char *)dx + n * pixels * g->c * es;
-            kernel(&job, p - n * pixels, end - n * pixels);
+        int64_t placed = -1;  /* the image now in `mine` */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < chunks; chunk++) {
+            const int64_t hi = total * (chunk + 1) / chunks;
+            for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
+                const int64_t n = p / pixels;
+                end = TK_MIN(hi, (n + 1) * pixels);
+                if (placed != n)
+                    conv_place_image(mine, pl.src_h, pl.src_w, (const char *)dy + n * image * es,
+                                     g->out_h, g->out_w, g->o * es, pl.top, pl.left, 1, 1);
+                placed = n;
+                char *dxn = (char *)dx + n * pixels * g->c * es;
+                for (int64_t i = 0; i < nphases; i++) {  /* the phases overlapping this range */
+                    const conv_phase *ph = &phases[i];
+                    const int64_t q0 = TK_MAX(p - n * pixels, ph->p0) - ph->p0;
+                    const int64_t q1 = TK_MIN(end - n * pixels, ph->p0 + ph->rows * ph->cols) - ph->p0;
+                    if (q0 >= q1) continue;
+                    char *out = dxn + (ph->a * g->w + ph->b) * g->c * es;
+                    if (ph->k == 0) {  /* no tap reaches these pixels: their gradient is zero */
+                        for (int64_t q = q0; q < q1; q++)
+                            memset(out + ((q / ph->cols) * g->stride_h * g->w +
+                                          (q % ph->cols) * g->stride_w) * g->c * es, 0, g->c * es);
+                        continue;
+                    }
+                    const conv_igemm_job job = {
+                        {ph->cols, pl.src_w * g->o, g->o, koff + ph->k0, ph->k}, mine,
+                        base + pl.packed + ph->k0 * pl.ld * es, NULL, pl.ld, g->c, out,
+                        g->stride_h * g->w * g->c, g->stride_w * g->c};
+                    kernel(&job, q0, q1);
+                }
+            }
         }
     }
 }
@@ -335,14 +278,14 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
     const conv_plan pl = plan_backward_weight(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
-    fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
+    conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
     const conv_wgrad_fn kernel = wgrad_kernel(es);
+    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         const int t = thread_id(), nt = thread_count();
-        int64_t lo, hi;
-        thread_range(g->n * pixels, t, nt, &lo, &hi);
+        int64_t placed = -1;  /* the image now in `mine` (and, padded, in `gbuf`) */
         char *mine = base + pl.images + t * pl.image_bytes;
         char *gbuf = base + pl.gbufs + t * pl.gbuf_bytes;
         char *acc = base + pl.accs + t * pl.acc_bytes;
@@ -350,34 +293,37 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
         memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
         conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
                                pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld};
-        for (int64_t p = lo, end; p < hi; p = end) {
-            const int64_t n = p / pixels;
-            const char *xn = (const char *)x + n * image * es;
-            const char *gn = (const char *)dy + n * pixels * g->o * es;
-            end = TK_MIN(hi, (n + 1) * pixels);
-            if (pl.place)
-                place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
-                            g->pad_left, 1, 1);
-            if (pl.gbuf_bytes) pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
-            job.src = pl.place ? mine : xn;
-            job.g = pl.gbuf_bytes ? gbuf : gn;
-            kernel(&job, p - n * pixels, end - n * pixels);
-            if (dbias && es == 4)  /* while this image's dy is still in cache */
-                row_sums_f32((float *)bias_acc, (const float *)gn, p - n * pixels,
-                             end - n * pixels, g->o);
-            else if (dbias)
-                row_sums_f64((double *)bias_acc, (const double *)gn, p - n * pixels,
-                             end - n * pixels, g->o);
-        }
-#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < chunks; chunk++) {
+            const int64_t hi = total * (chunk + 1) / chunks;
+            for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
+                const int64_t n = p / pixels, p0 = p - n * pixels;
+                const char *xn = (const char *)x + n * image * es;
+                const char *gn = (const char *)dy + n * pixels * g->o * es;
+                end = TK_MIN(hi, (n + 1) * pixels);
+                if (pl.place && placed != n)
+                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
+                                g->pad_left, 1, 1);
+                if (pl.gbuf_bytes && placed != n) conv_pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
+                placed = n;
+                job.src = pl.place ? mine : xn;
+                job.g = pl.gbuf_bytes ? gbuf : gn;
+                kernel(&job, p0, end - n * pixels);
+                if (dbias && es == 4)  /* while this image's dy is still in cache */
+                    conv_row_sums_f32((float *)bias_acc, (const float *)gn, p0, end - n * pixels, g->o);
+                else if (dbias)
+                    conv_row_sums_f64((double *)bias_acc, (const double *)gn, p0, end - n * pixels,
+                                 g->o);
+            }
+        }  /* the implied barrier: every partial sum is complete */
         int64_t r0, r1;
         thread_range(pl.k, t, nt, &r0, &r1);
-        if (es == 4) sum_parts_f32(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
-        else sum_parts_f64(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
+        if (es == 4) conv_sum_parts_f32(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
+        else conv_sum_parts_f64(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
         if (dbias && t == nt - 1) {
             const char *bias_parts = base + pl.accs + (size_t)(pl.k * pl.ld) * es;
-            if (es == 4) sum_parts_f32(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
-            else sum_parts_f64(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            if (es == 4) conv_sum_parts_f32(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            else conv_sum_parts_f64(dbias, bias_parts, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
         }
     }
 }
@@ -395,13 +341,13 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
         thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
         char *acc = base + pl.accs + t * pl.acc_bytes;
         memset(acc, 0, (size_t)g->o * es);
-        if (es == 4) row_sums_f32((float *)acc, dy, lo, hi, g->o);
-        else row_sums_f64((double *)acc, dy, lo, hi, g->o);
+        if (es == 4) conv_row_sums_f32((float *)acc, dy, lo, hi, g->o);
+        else conv_row_sums_f64((double *)acc, dy, lo, hi, g->o);
 #pragma omp barrier
 #pragma omp single
         {
-            if (es == 4) sum_parts_f32(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
-            else sum_parts_f64(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            if (es == 4) conv_sum_parts_f32(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            else conv_sum_parts_f64(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
         }
     }
 }

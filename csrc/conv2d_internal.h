@@ -18,15 +18,16 @@ typedef struct {
     int64_t k;
 } conv_gather;
 
-/* out[p, 0:ncols] = bias + sum_k src(p, k) * b[k, 0:ncols] for pixels p in [p0, p1) of one image.
+/* out(p)[0:ncols] = bias + sum_k src(p, k) * b[k, 0:ncols] for pixels p in [p0, p1) of one image,
+ * where out(p) = out + oh * out_row_step + ow * out_col_step.
  *   src: one (padded) source image   b: [k, ldb], ldb a multiple of CONV_COL_ALIGN, zero-padded
- *   bias: [ncols] or NULL            out: [pixels, ldo] */
+ *   bias: [ncols] or NULL */
 typedef struct {
     conv_gather at;
     const void *src, *b, *bias;
     int64_t ldb, ncols;
     void *out;
-    int64_t ldo;
+    int64_t out_row_step, out_col_step;
 } conv_igemm_job;
 
 /* acc[k, 0:ncols] += sum_p src(p, k) * g[p, 0:ncols] for pixels p in [p0, p1) of one image.
@@ -51,5 +52,29 @@ CONV_DECLARE(ref)
 CONV_DECLARE(avx2)
 CONV_DECLARE(avx512)
 #undef CONV_DECLARE
+
+/* ---- conv2d_layout.c ---- */
+typedef struct {
+    int64_t a, b, rows, cols, p0, k0, k;  /* phase (a, b): rows x cols pixels from p0; taps k0.. */
+} conv_phase;
+
+void conv_phase_margins(int64_t taps, int64_t d, int64_t p, int64_t s, int64_t in, int64_t out,
+                        int64_t *before, int64_t *len);
+int64_t conv_build_phases(conv_phase *phases, int64_t *koff, char *packed, const void *w,
+                          const tk_conv2d_geometry *g, int64_t top, int64_t left, int64_t src_w,
+                          int64_t ld, size_t es);
+void conv_place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
+                      int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w);
+void conv_pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es);
+void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
+                    int64_t step_j);
+void conv_pack_transposed_f32(float *dst, int64_t ld, const float *tap, int64_t c, int64_t o);
+void conv_pack_transposed_f64(double *dst, int64_t ld, const double *tap, int64_t c, int64_t o);
+void conv_sum_parts_f32(float *out, const char *parts, size_t part_bytes, int nparts, int64_t ld,
+                        int64_t cols, int64_t r0, int64_t r1);
+void conv_sum_parts_f64(double *out, const char *parts, size_t part_bytes, int nparts, int64_t ld,
+                        int64_t cols, int64_t r0, int64_t r1);
+void conv_row_sums_f32(float *acc, const float *dy, int64_t lo, int64_t hi, int64_t o);
+void conv_row_sums_f64(double *acc, const double *dy, int64_t lo, int64_t hi, int64_t o);
 
 #endif

@@ -18,16 +18,17 @@
 /* aligned(sizeof(T)): loads and stores through this type may be unaligned. */
 typedef CK_T CK_VEC __attribute__((vector_size(CK_VBYTES), aligned(sizeof(CK_T))));
 
-/* One CK_IG_ROWS x nv tile: pixels p_first.. (their source offsets in rowoff), columns col.. */
+/* One CK_IG_ROWS x nv tile: nrows pixels (source offsets rowoff, output offsets outoff), columns
+ * col.. of k block [k0, k1). */
 static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
-    const conv_igemm_job *j, const int64_t *rowoff, int64_t p_first, int64_t nrows, int64_t col,
-    int64_t k0, int64_t k1, const int nv)
+    const conv_igemm_job *j, const int64_t *rowoff, const int64_t *outoff, int64_t nrows,
+    int64_t col, int64_t k0, int64_t k1, const int nv)
 {
     const CK_T *src = (const CK_T *)j->src;
     const CK_T *b = (const CK_T *)j->b + k0 * j->ldb + col;
     const CK_T *s[CK_IG_ROWS];
     CK_VEC acc[CK_IG_ROWS][CK_IG_VECS];
-    CK_T *out = (CK_T *)j->out + p_first * j->ldo + col;
+    CK_T *out = (CK_T *)j->out + col;
     const int whole = nrows == CK_IG_ROWS && col + nv * CK_LANES <= j->ncols;
     const int64_t width = TK_MIN(nv * CK_LANES, j->ncols - col);
     CK_T tmp[CK_IG_ROWS][CK_IG_VECS * CK_LANES];
@@ -44,11 +45,11 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
 #pragma GCC unroll 16
         for (int r = 0; r < CK_IG_ROWS; r++)
 #pragma GCC unroll 8
-            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(out + r * j->ldo + v * CK_LANES);
+            for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(out + outoff[r] + v * CK_LANES);
     } else {
         for (int r = 0; r < CK_IG_ROWS; r++)
             for (int64_t c = 0; c < nv * CK_LANES; c++)
-                tmp[r][c] = r < nrows && c < width ? out[r * j->ldo + c] : 0;
+                tmp[r][c] = r < nrows && c < width ? out[outoff[r] + c] : 0;
         for (int r = 0; r < CK_IG_ROWS; r++)
             for (int v = 0; v < nv; v++) acc[r][v] = *(CK_VEC *)(tmp[r] + v * CK_LANES);
     }
@@ -69,43 +70,45 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
 #pragma GCC unroll 16
         for (int r = 0; r < CK_IG_ROWS; r++)
 #pragma GCC unroll 8
-            for (int v = 0; v < nv; v++) *(CK_VEC *)(out + r * j->ldo + v * CK_LANES) = acc[r][v];
+            for (int v = 0; v < nv; v++) *(CK_VEC *)(out + outoff[r] + v * CK_LANES) = acc[r][v];
         return;
     }
     /* Edge tile: spill to the stack, copy the valid part. */
     for (int r = 0; r < CK_IG_ROWS; r++)
         for (int v = 0; v < nv; v++) *(CK_VEC *)(tmp[r] + v * CK_LANES) = acc[r][v];
     for (int64_t r = 0; r < nrows; r++)
-        for (int64_t c = 0; c < width; c++) out[r * j->ldo + c] = tmp[r][c];
+        for (int64_t c = 0; c < width; c++) out[outoff[r] + c] = tmp[r][c];
 }
 
 static void CK_FN(igemm_kblock)(const conv_igemm_job *j, int64_t p0, int64_t p1, int64_t k0,
                                 int64_t k1)
 {
     const int64_t block = CK_IG_VECS * CK_LANES;
-    int64_t rowoff[CK_IG_ROWS];
+    int64_t rowoff[CK_IG_ROWS], outoff[CK_IG_ROWS];
     int64_t oh = p0 / j->at.out_w, ow = p0 % j->at.out_w;
     for (int64_t p = p0; p < p1; p += CK_IG_ROWS) {
         const int64_t nrows = TK_MIN(CK_IG_ROWS, p1 - p);
         for (int64_t r = 0; r < CK_IG_ROWS; r++) {
             if (r < nrows) {
                 rowoff[r] = oh * j->at.row_step + ow * j->at.col_step;
+                outoff[r] = oh * j->out_row_step + ow * j->out_col_step;
                 if (++ow == j->at.out_w) ow = 0, oh++;
             } else {
                 rowoff[r] = rowoff[nrows - 1];  /* duplicate row: computed, never stored */
+                outoff[r] = outoff[nrows - 1];
             }
         }
         for (int64_t col = 0; col < j->ncols; col += block) {
             const int64_t nv = TK_MIN(CK_IG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
             switch (nv) {
-            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, CK_IG_VECS); break;
+            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, CK_IG_VECS); break;
 #if CK_IG_VECS > 3
-            case 3: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 3); break;
+            case 3: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, 3); break;
 #endif
 #if CK_IG_VECS > 2
-            case 2: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 2); break;
+            case 2: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, 2); break;
 #endif
-            default: CK_FN(igemm_tile)(j, rowoff, p, nrows, col, k0, k1, 1); break;
+            default: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, 1); break;
             }
         }
     }
@@ -136,20 +139,23 @@ static inline __attribute__((always_inline)) void CK_FN(wgrad_tile)(
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) acc[r][v] = (CK_VEC){0};
     }
-    int64_t oh = p0 / j->at.out_w, ow = p0 % j->at.out_w;
-    for (int64_t p = p0; p < p1; p++) {
-        const CK_T *sp = src + oh * j->at.row_step + ow * j->at.col_step;
-        const CK_T *gp = g + p * j->ldg;
-        CK_VEC gv[CK_WG_VECS];
+    const int64_t out_w = j->at.out_w, col_step = j->at.col_step, ldg = j->ldg;
+    const CK_T *gp = g + p0 * ldg;
+    /* One run of pixels per output row: the source and gradient pointers just step along it. */
+    for (int64_t p = p0, oh = p0 / out_w, ow = p0 % out_w; p < p1; p += out_w - ow, oh++, ow = 0) {
+        const CK_T *sp = src + oh * j->at.row_step + ow * col_step;
+        const CK_T *const run_end = gp + TK_MIN(p1 - p, out_w - ow) * ldg;
+        for (; gp < run_end; gp += ldg, sp += col_step) {
+            CK_VEC gv[CK_WG_VECS];
 #pragma GCC unroll 8
-        for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
+            for (int v = 0; v < nv; v++) gv[v] = *(const CK_VEC *)(gp + v * CK_LANES);
 #pragma GCC unroll 32
-        for (int r = 0; r < rows; r++) {
-            const CK_T a = sp[ko[r]];
+            for (int r = 0; r < rows; r++) {
+                const CK_T a = sp[ko[r]];
 #pragma GCC unroll 8
-            for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
+                for (int v = 0; v < nv; v++) acc[r][v] += a * gv[v];
+            }
         }
-        if (++ow == j->at.out_w) ow = 0, oh++;
     }
     /* acc rows are padded to a multiple of the widest vector: whole-vector updates stay inside. */
     CK_T *dst = (CK_T *)j->acc + k0 * j->ldacc + col;
