@@ -154,3 +154,25 @@ def test_seed_002_imports_and_plot_model(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     plot_model(model, to_file=str(tmp_path / "m.png"))
     assert "not installed" in capsys.readouterr().out and (tmp_path / "m.dot").exists()
+
+
+@pytest.mark.parametrize("script, args", [
+    ("train_cnn.py", ["--epochs", "1", "--batch-size", "64"]),
+    ("mlp_fashion.py", ["--epochs", "1"]),
+])
+def test_examples_run_end_to_end(tiny_fashion, tmp_path, monkeypatch, capsys, script, args):
+    import runpy
+    import sys
+    path = os.path.join(os.path.dirname(KERAS_DIR), os.pardir, "examples", script)
+    monkeypatch.setattr(sys, "argv", [script] + args + (["--outdir", str(tmp_path)]
+                                                       if script == "train_cnn.py" else []))
+    backend = tg.get_backend()
+    try:
+        runpy.run_path(path, run_name="__main__")
+    finally:
+        tg.set_backend(backend)
+    out = capsys.readouterr().out
+    assert "Total params" in out and "test accuracy" in out
+    if script == "train_cnn.py":
+        assert "images/s" in out and (tmp_path / "fashion_cnn.tgk").exists()
+        assert keras.models.load_model(tmp_path / "fashion_cnn.tgk").optimizer.iterations == 3
