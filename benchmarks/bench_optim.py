@@ -80,7 +80,8 @@ def bench_set(set_name, shapes, threads, repeat, torch, rng):
         for impl, seconds in best.items():
             rows.append({"set": set_name, "optimizer": name, "threads": threads, "impl": impl,
                          "us": seconds * 1e6, "gbs": bytes_moved / seconds / 1e9,
-                         "vs_c": seconds / best["fused C"], "err": err if impl == "NumPy chain" else None})
+                         "vs_c": seconds / best["fused C"],
+                         "err": err if impl == "NumPy chain" else None})
     return rows
 
 

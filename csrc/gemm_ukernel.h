@@ -42,11 +42,12 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _store)(UK_VEC
 #pragma GCC unroll 4
         for (int v = 0; v < UK_NV; v++) {
             UK_T *out = dst + i * ld + v * UK_LANES;
-            UK_VEC result = alpha * acc[i][v];
+            /* alpha == 1 (almost every call) skips the multiply. */
+            UK_VEC result = alpha == 1 ? acc[i][v] : alpha * acc[i][v];
             if (beta != 0) {
                 UK_VEC old;
                 __builtin_memcpy(&old, out, sizeof(UK_VEC));
-                result = alpha * acc[i][v] + beta * old;
+                result = alpha == 1 ? acc[i][v] + beta * old : alpha * acc[i][v] + beta * old;
             }
             __builtin_memcpy(out, &result, sizeof(UK_VEC));
         }

@@ -1,5 +1,5 @@
-/* optim.c: fused optimizer updates (SGD with momentum/Nesterov, Adam/AdamW with AMSGrad, RMSprop with
- * momentum/centering) and the sum of squares that gradient clipping by norm needs.
+/* optim.c: fused optimizer updates (SGD with momentum/Nesterov, Adam/AdamW with AMSGrad, RMSprop
+ * with momentum/centering) and the sum of squares that gradient clipping by norm needs.
  *
  * Each update is ONE pass over a parameter tensor: it reads the gradient and the optimizer state,
  * applies clipping and Keras' decoupled weight decay on the fly, and writes the parameter and the

@@ -30,7 +30,8 @@ void tk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, doub
                  const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C,
                  int64_t ldc, void *workspace);
 /* batch independent GEMMs; operand i starts at A + i*stride_a (stride 0 broadcasts one operand
-   over the batch). Strides in elements. */
+   over the batch). Strides in elements. Called from inside an active OpenMP parallel region, every
+   tk_gemm_* runs on the calling thread. Results are bitwise identical for any thread count. */
 void tk_gemm_batched_f32(int trans_a, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
                          float alpha, const float *A, int64_t lda, int64_t stride_a, const float *B,
                          int64_t ldb, int64_t stride_b, float beta, float *C, int64_t ldc,

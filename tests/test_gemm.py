@@ -71,6 +71,18 @@ def test_matmul_matches_numpy_every_isa(backend, simd, dtype, rng, M, N, K):
     np.testing.assert_allclose(out, reference(a, b), **tol(dtype, K))
 
 
+@pytest.mark.parametrize("M,N,K", [(1543, 7, 9), (5, 1031, 9), (777, 1030, 5)])
+def test_shapes_crossing_cache_blocks(simd, dtype, rng, threads, M, N, K):
+    """More rows than one packed A block (mc) or columns than one B block (nc) of any recipe."""
+    c_module()
+    a, b = random(rng, (K, M), dtype).T, random(rng, (K, N), dtype)
+    expect = reference(a, b)
+    for n in (1, 2):
+        threads(n)
+        np.testing.assert_allclose(kernels.gemm(a.T, b, trans_a=True), expect, **tol(dtype, K))
+        np.testing.assert_allclose(kernels.matmul(np.ascontiguousarray(a), b), expect, **tol(dtype, K))
+
+
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.5, 0.0), (1.0, 1.0), (2.0, -0.75), (0.0, 0.5)])

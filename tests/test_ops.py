@@ -155,6 +155,19 @@ def test_float32_gradients_keep_dtype(name, fn, ref, shapes, domain):
         assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
 
 
+SCALAR_OPS = ["exp", "log", "sqrt", "abs", "clip", "relu", "leaky_relu", "elu", "sigmoid", "tanh",
+              "softplus", "gelu", "gelu_tanh", "erf", "sum_all", "mean_all", "max_all", "neg"]
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+def test_zero_dimensional_inputs(name):
+    _, fn, ref, _, domain = OPS[IDS.index(name)]
+    (x,) = _inputs([()], domain, np.float64)
+    out = fn(tg.Tensor(x))
+    assert out.shape == () and np.allclose(out.numpy(), ref(x))
+    assert tg.gradcheck(fn, [x], order=2)
+
+
 def test_max_splits_gradient_evenly_among_ties():
     x = tg.Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
     x.max(axis=1).sum().backward()
@@ -344,3 +357,20 @@ def test_broadcast_gradients_reduce_to_input_shapes(shapes, op):
     out.sum().backward()
     assert a.grad.shape == shape_a and b.grad.shape == shape_b
     assert tg.gradcheck(fn, [a.data, b.data])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_indexing_gradient_is_scatter_add(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    index = data.draw(st.one_of(hnp.basic_indices(shape, allow_newaxis=True),
+                                hnp.integer_array_indices(shape),
+                                hnp.arrays(bool, shape)))
+    x = tg.Tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape), requires_grad=True)
+    out = x[index]
+    np.testing.assert_array_equal(out.numpy(), x.data[index])
+    weights = np.random.default_rng(0).standard_normal(out.shape)
+    (out * weights).sum().backward()
+    expected = np.zeros(shape)
+    np.add.at(expected, index, weights)
+    np.testing.assert_allclose(x.grad.numpy(), expected)

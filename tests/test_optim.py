@@ -1,5 +1,6 @@
-"""Optimizers: Keras 3 rules against closed forms, hand-written NumPy loops, Keras' documented numbers
-and PyTorch (where the two rules coincide); clipping, weight decay, schedules, state, config, errors.
+"""Optimizers: Keras 3 rules against closed forms, hand-written NumPy loops, Keras' documented
+numbers and PyTorch (where the two rules coincide); clipping, weight decay, schedules, state,
+config, errors.
 """
 import math
 
@@ -29,7 +30,9 @@ def test_rmsprop_seed_example(backend):
     # seed 004 / keras.io: RMSprop(0.1) minimizing var1 ** 2 / 2 from 10.0 gives 9.683772
     opt = optim.RMSprop(learning_rate=0.1)
     var1 = Tensor(np.float32(10.0), requires_grad=True)
-    assert opt.minimize(lambda: (var1 ** 2) / 2.0, [var1]) == 1
+    loss = lambda: (var1 ** 2) / 2.0  # noqa: E731  (the seed's own code)
+    step_count = opt.minimize(loss, [var1]).numpy()
+    assert step_count == 1
     np.testing.assert_allclose(var1.numpy(), 9.683772, rtol=1e-6)
 
 
@@ -83,7 +86,8 @@ def test_adamw_decays_then_adams(backend):
                                rtol=1e-10)
 
 
-@pytest.mark.parametrize("momentum, centered", [(0.0, False), (0.5, False), (0.0, True), (0.5, True)])
+@pytest.mark.parametrize("momentum, centered",
+                         [(0.0, False), (0.5, False), (0.0, True), (0.5, True)])
 def test_rmsprop_matches_hand_written_loop(backend, momentum, centered):
     lr, rho, eps, a, x = 0.01, 0.9, 1e-7, 2.0, 1.5
     v = mb = avg = 0.0
@@ -181,7 +185,7 @@ def test_clipvalue_clips_elements(backend):
 
 
 def test_only_one_clipping_argument():
-    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"):
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and"):
         optim.Adam(clipnorm=1.0, clipvalue=0.5)
 
 

@@ -1,7 +1,7 @@
 """The fused optimizer kernels (csrc/optim.c) against their NumPy references (_backend/ref.py).
 
-Every variant (momentum, Nesterov, AMSGrad, centered, clipping, weight decay), both dtypes, every SIMD
-body, sizes around the vector width, the OpenMP block and the parallel threshold, one and two threads.
+Every variant (momentum, Nesterov, AMSGrad, centered, clipping, weight decay), both dtypes, every
+SIMD body, sizes around the vector width and the OpenMP block, the threaded path, 1 and 2 threads.
 """
 import numpy as np
 import pytest
@@ -63,7 +63,8 @@ COMMON = [(1.0, np.inf, 0.0), (0.5, 0.3, 0.01)]  # (grad_scale, clipvalue, decay
 def test_sgd_matches_reference(c_impl, simd, rng, dtype, n, momentum, nesterov, extras):
     p, vel, g = _arrays(rng, n, dtype, 3)
     arrays = [p, vel if momentum else None, g]
-    _assert_same(*_run_both(c_impl, "sgd_update", arrays, (0.1, momentum, nesterov, *extras)), dtype)
+    scalars = (0.1, momentum, nesterov, *extras)
+    _assert_same(*_run_both(c_impl, "sgd_update", arrays, scalars), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -80,7 +81,8 @@ def test_adam_matches_reference(c_impl, simd, rng, dtype, n, amsgrad, extras):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("momentum, centered", [(0.0, False), (0.9, False), (0.0, True), (0.5, True)])
+@pytest.mark.parametrize("momentum, centered",
+                         [(0.0, False), (0.9, False), (0.0, True), (0.5, True)])
 @pytest.mark.parametrize("extras", COMMON)
 def test_rmsprop_matches_reference(c_impl, simd, rng, dtype, n, momentum, centered, extras):
     p, mom, avg, g = _arrays(rng, n, dtype, 4)

@@ -21,6 +21,8 @@ CASES = [
     ((1, 9, 4, 2), (2, 3), (1, 2), "same"),
     ((2, 4, 4, 33), 4, None, "SAME"),
     ((1, 3, 3, 2), 5, 3, "same"),
+    ((4, 32, 32, 16), 2, None, "valid"),  # large enough to be split between threads
+    ((4, 32, 32, 16), 3, 2, "same"),
 ]
 
 

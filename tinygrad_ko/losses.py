@@ -1,7 +1,7 @@
 """Losses with Keras' names, arguments, defaults and numbers: classes and functions.
 
-Functions return one loss per sample (the last axis reduced), like `keras.losses.mse(y_true, y_pred)`.
-Classes wrap them with a reduction and call-time sample weights:
+Functions return one loss per sample (the last axis reduced), like
+`keras.losses.mse(y_true, y_pred)`. Classes wrap them with a reduction and call-time sample weights:
 
 >>> cce = CategoricalCrossentropy()
 >>> cce([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])      # 1.177
@@ -22,8 +22,8 @@ import difflib
 
 import numpy as np
 
-from . import ops
-from .tensor import Tensor, where
+from . import functional as F
+from .tensor import Tensor
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -67,50 +67,20 @@ def _axis(axis, ndim):
     return axis % ndim
 
 
-def _logits_of(y_pred, function_cls, axis=None):
-    """The pre-activation input when y_pred came straight from `function_cls` (over `axis`)."""
-    ctx = y_pred._ctx
-    if ctx is None or type(ctx) is not function_cls or ctx.inputs is None:
-        return None
-    if axis is not None and _axis(getattr(ctx, "axis", -1), y_pred.ndim) != axis:
-        return None
-    return ctx.inputs[0]
-
-
-def _log_softmax(logits, axis):
-    shift = logits.data.max(axis=axis, keepdims=True)  # a constant: lse's gradient ignores it
-    return logits - ((logits - shift).exp().sum(axis=axis, keepdims=True).log() + shift)
-
-
-def _softmax_cross_entropy(logits, target, axis=-1):
-    """-sum(target * log_softmax(logits)) over `axis`; target is a probability Tensor of the
-    logits' shape, or an int ndarray of class indices (logits' shape without the last axis)."""
-    if isinstance(target, np.ndarray) and target.dtype.kind in "iu":
-        target = np.eye(logits.shape[-1], dtype=logits.dtype)[target]
-    return -(target * _log_softmax(logits, axis)).sum(axis=axis)
-
-
-def _sigmoid_cross_entropy(logits, labels):
-    """Elementwise max(x, 0) - x z + log(1 + exp(-|x|)), written per sign so that no exp overflows
-    and the gradient at x = 0 is the true sigmoid(0) - z."""
-    positive = logits.clip(0.0, None)
-    negative = logits.clip(None, 0.0)
-    above = logits - logits * labels + (1.0 + (-positive).exp()).log()
-    below = -logits * labels + (1.0 + negative.exp()).log()
-    return where(logits.data >= 0, above, below)
-
-
-def _softmax_class():
-    """The Function class whose outputs count as softmax probabilities (F.Softmax once it lands)."""
-    return None
-
-
-def _check_smoothing(label_smoothing):
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+# NOTE: F takes Keras 3's "sum_over_batch_size" under the name "mean".
+_F_REDUCTION = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none"}
 
 
 # ---- loss functions (one value per sample) ----
+
+
+def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis, reduction="none",
+                         sample_weight=None):
+    y_true, y_pred = _pred_and_true(y_true, y_pred)
+    y_true = _same_rank(y_true, y_pred)
+    return F.binary_cross_entropy(y_pred, y_true, from_logits=from_logits,
+                                  label_smoothing=label_smoothing, reduction=reduction,
+                                  sample_weight=sample_weight, axis=_axis(axis, y_pred.ndim))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -118,19 +88,19 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 
     >>> binary_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])   # [0.916, 0.714]
     """
+    return _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)
+
+
+def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis,
+                              reduction="none", sample_weight=None):
     y_true, y_pred = _pred_and_true(y_true, y_pred)
-    y_true = _same_rank(y_true, y_pred)
-    _check_smoothing(label_smoothing)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    axis = _axis(axis, y_pred.ndim)
-    logits = y_pred if from_logits else _logits_of(y_pred, ops.Sigmoid)
-    if logits is not None:
-        elementwise = _sigmoid_cross_entropy(logits, y_true)
-    else:
-        p = y_pred.clip(EPSILON, 1.0 - EPSILON)
-        elementwise = -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())
-    return elementwise.mean(axis=axis)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"categorical_crossentropy: y_true {y_true.shape} and y_pred "
+                         f"{y_pred.shape} must have the same shape (one-hot targets); use "
+                         f"sparse_categorical_crossentropy for integer labels")
+    return F.cross_entropy(y_pred, y_true, from_logits=from_logits,
+                           label_smoothing=label_smoothing, reduction=reduction,
+                           sample_weight=sample_weight, axis=_axis(axis, y_pred.ndim))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -139,62 +109,24 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     >>> categorical_crossentropy([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
     ... # [0.0513, 2.3026]
     """
-    y_true, y_pred = _pred_and_true(y_true, y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"categorical_crossentropy: y_true {y_true.shape} and y_pred "
-                         f"{y_pred.shape} must have the same shape (one-hot targets); use "
-                         f"sparse_categorical_crossentropy for integer labels")
-    _check_smoothing(label_smoothing)
-    axis = _axis(axis, y_pred.ndim)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
-    logits = y_pred if from_logits else _logits_of(y_pred, _softmax_class(), axis)
-    if logits is not None:
-        return _softmax_cross_entropy(logits, y_true, axis)
-    p = (y_pred / y_pred.sum(axis=axis, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
-    return -(y_true * p.log()).sum(axis=axis)
+    return _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)
 
 
-def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis):
-    """(per-sample losses, mask of the samples that count or None)."""
+def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis,
+                                     reduction="none", sample_weight=None):
     y_pred = _tensor(y_pred)
-    labels = _labels(y_true)
-    axis = _axis(axis, y_pred.ndim)
-    if axis != y_pred.ndim - 1:
-        y_pred = y_pred.permute(tuple(i for i in range(y_pred.ndim) if i != axis) + (axis,))
-    if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):
-        labels = labels.reshape(labels.shape[:-1])
-    if labels.shape != y_pred.shape[:-1]:
-        raise ValueError(f"sparse_categorical_crossentropy: labels of shape {labels.shape} do not "
-                         f"match predictions of shape {y_pred.shape} (expected labels of shape "
-                         f"{y_pred.shape[:-1]}, one integer class per sample)")
-    as_int = labels.astype(np.int64)
-    if labels.dtype.kind == "f" and not np.array_equal(as_int, labels):
-        raise ValueError("sparse_categorical_crossentropy: labels must be integers")
-    mask = None if ignore_class is None else as_int != ignore_class
-    counted = as_int if mask is None else as_int[mask]
-    classes = y_pred.shape[-1]
-    if counted.size and (counted.min() < 0 or counted.max() >= classes):
-        bad = counted[(counted < 0) | (counted >= classes)][0]
-        raise ValueError(f"sparse_categorical_crossentropy: label {bad} is out of range for "
-                         f"{classes} classes (valid labels: 0 .. {classes - 1})")
-    if mask is not None:
-        as_int = np.where(mask, as_int, 0)  # any valid class; those losses are zeroed below
-    logits = y_pred if from_logits else _logits_of(y_pred, _softmax_class(), y_pred.ndim - 1)
-    if logits is None:
-        logits = y_pred.clip(EPSILON, 1.0 - EPSILON).log()  # Keras: softmax(log p) renormalizes p
-    losses = _softmax_cross_entropy(logits, as_int)
-    if mask is not None:
-        losses = losses * mask.astype(losses.dtype)
-    return losses, mask
+    return F.cross_entropy(y_pred, _labels(y_true), from_logits=from_logits, reduction=reduction,
+                           sample_weight=sample_weight, ignore_class=ignore_class,
+                           axis=_axis(axis, y_pred.ndim))
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Categorical cross-entropy with integer labels; entries labelled `ignore_class` give 0.
 
-    >>> sparse_categorical_crossentropy([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])  # [0.0513, 2.3026]
+    >>> sparse_categorical_crossentropy([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    ... # [0.0513, 2.3026]
     """
-    return _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis)[0]
+    return _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -215,9 +147,9 @@ def huber(y_true, y_pred, delta=1.0):
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     error = y_pred - _same_rank(y_true, y_pred)
     abs_error = error.abs()
-    quadratic = abs_error.data <= delta
+    quadratic = (abs_error.data <= delta).astype(error.dtype)
     return (error * error * 0.5 * quadratic
-            + (abs_error * delta - 0.5 * delta * delta) * (~quadratic)).mean(axis=-1)
+            + (abs_error * delta - 0.5 * delta * delta) * (1 - quadratic)).mean(axis=-1)
 
 
 mse = MSE = mean_squared_error
@@ -229,7 +161,7 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_we
 
 
 class Loss:
-    """Base class: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces."""
+    """Base: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces."""
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         reduction = "none" if reduction is None else reduction
@@ -241,14 +173,11 @@ class Loss:
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__}.call")
 
-    def _call_with_mask(self, y_true, y_pred):
-        return self.call(y_true, y_pred), None
-
     def __call__(self, y_true, y_pred, sample_weight=None):
         if self.dtype is not None:
             y_pred = _tensor(y_pred, np.dtype(self.dtype))
-        values, mask = self._call_with_mask(y_true, y_pred)
-        return reduce_weighted_values(values, sample_weight, mask, self.reduction)
+        return reduce_weighted_values(self.call(y_true, y_pred), sample_weight, None,
+                                      self.reduction)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -309,8 +238,24 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
-    """Keras: BinaryCrossentropy(from_logits=True)([0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8]) -> 0.865."""
+class _FusedCrossentropy(LossFunctionWrapper):
+    """Cross-entropies hand the weights and the reduction to F, so the fused kernel produces the
+    reduced loss and its gradient in one pass; "mean_with_sample_weight" takes the generic path."""
+    _fused = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.reduction not in _F_REDUCTION:
+            return super().__call__(y_true, y_pred, sample_weight)
+        if self.dtype is not None:
+            y_pred = _tensor(y_pred, np.dtype(self.dtype))
+        return type(self)._fused(y_true, y_pred, **self._fn_kwargs,
+                                 reduction=_F_REDUCTION[self.reduction],
+                                 sample_weight=sample_weight)
+
+
+class BinaryCrossentropy(_FusedCrossentropy):
+    """Keras: BinaryCrossentropy(from_logits=True)([0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8])
+    gives 0.865."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
@@ -318,9 +263,12 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
 
+    _fused = staticmethod(_binary_crossentropy)
 
-class CategoricalCrossentropy(LossFunctionWrapper):
-    """Keras: CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], [[.05, .95, 0], [.1, .8, .1]]) -> 1.177."""
+
+class CategoricalCrossentropy(_FusedCrossentropy):
+    """Keras: CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], [[.05, .95, 0], [.1, .8, .1]])
+    gives 1.177."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
@@ -328,8 +276,10 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
 
+    _fused = staticmethod(_categorical_crossentropy)
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+
+class SparseCategoricalCrossentropy(_FusedCrossentropy):
     """Keras: SparseCategoricalCrossentropy()([1, 2], [[.05, .95, 0], [.1, .8, .1]]) -> 1.177.
     With `ignore_class`, those samples contribute nothing and the mean runs over the others."""
 
@@ -340,8 +290,14 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
                          from_logits=from_logits, ignore_class=ignore_class, axis=axis)
         self.from_logits = from_logits
 
-    def _call_with_mask(self, y_true, y_pred):
-        return _sparse_categorical_crossentropy(y_true, y_pred, **self._fn_kwargs)
+    _fused = staticmethod(_sparse_categorical_crossentropy)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.reduction != "mean_with_sample_weight" or self._fn_kwargs["ignore_class"] is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        values = self.call(y_true, y_pred)
+        mask = _labels(y_true).reshape(values.shape) != self._fn_kwargs["ignore_class"]
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
 
 class MeanSquaredError(LossFunctionWrapper):

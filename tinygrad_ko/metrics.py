@@ -320,7 +320,8 @@ def get(identifier):
         if cls is None:
             close = difflib.get_close_matches(identifier.lower(), METRICS, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown metric: {identifier!r}.{hint} Valid names: {sorted(METRICS)}")
+            raise ValueError(f"Unknown metric: {identifier!r}.{hint} "
+                             f"Valid names: {sorted(METRICS)}")
         return cls(name=identifier)
     if callable(identifier):
         return MeanMetricWrapper(identifier)
@@ -337,7 +338,8 @@ def resolve_accuracy(loss, y_true_shape, y_pred_shape, name="accuracy"):
     """The accuracy metric "accuracy"/"acc" means for this loss and these shapes (Keras' rule):
     BinaryAccuracy when the model has one output unit or the loss is binary cross-entropy,
     SparseCategoricalAccuracy when the targets are integer labels (rank lower than the predictions,
-    or a trailing 1 against several classes) or the loss is the sparse one, else CategoricalAccuracy.
+    or a trailing 1 against several classes) or the loss is the sparse one, else
+    CategoricalAccuracy.
     """
     true_shape, pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
     true_last = true_shape[-1] if true_shape else 1

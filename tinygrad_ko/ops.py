@@ -223,7 +223,7 @@ class Tanh(Function):
 class Erf(Function):
     """The error function, exact to double precision (math.erf per element, so not fast)."""
     def forward(self, x):
-        return _erf(x).astype(x.dtype if x.dtype in _FLOATS else np.float64)
+        return np.asarray(_erf(x), x.dtype if x.dtype in _FLOATS else np.float64)  # 0-d: a float
 
     def backward(self, grad):
         x = self.inputs[0]

@@ -21,7 +21,8 @@ Two ways to drive an optimizer:
 Every optimizer also takes `weight_decay`, `clipnorm` (each variable's gradient clipped to this L2
 norm), `clipvalue` (each element clipped to [-v, v]) and `global_clipnorm` (all gradients scaled so
 their joint norm is at most this); at most one of the three clipping arguments may be set.
-`learning_rate` is a float, a schedule (called with the iteration count) or a zero-argument callable.
+`learning_rate` is a float, a schedule (called with the iteration count) or a zero-argument
+callable.
 """
 import difflib
 import math
@@ -51,21 +52,25 @@ class LearningRateSchedule:
 
 
 class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`; integer division if staircase."""
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`; with `staircase`,
+    `step // decay_steps`."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
         if decay_steps <= 0:
-            raise ValueError(f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}")
+            raise ValueError(f"Argument `decay_steps` must be > 0. "
+                             f"Received: decay_steps={decay_steps}")
         self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
         self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
 
     def __call__(self, step):
         p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+        exponent = math.floor(p) if self.staircase else p
+        return self.initial_learning_rate * self.decay_rate ** exponent
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
@@ -75,7 +80,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(boundaries) != len(values) - 1:
-            raise ValueError(f"The length of boundaries should be 1 less than the length of values. "
+            raise ValueError(f"The length of boundaries should be 1 less than the length of "
+                             f"values. "
                              f"Received: boundaries={boundaries} of length {len(boundaries)}, and "
                              f"values={values} of length {len(values)}.")
         if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
@@ -100,8 +106,10 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
         if decay_steps <= 0:
-            raise ValueError(f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}")
-        self.initial_learning_rate, self.decay_steps, self.alpha = initial_learning_rate, decay_steps, alpha
+            raise ValueError(f"Argument `decay_steps` must be > 0. "
+                             f"Received: decay_steps={decay_steps}")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.alpha = alpha
         self.name, self.warmup_target, self.warmup_steps = name, warmup_target, warmup_steps
 
     def _decay(self, step, start):
@@ -118,7 +126,8 @@ class CosineDecay(LearningRateSchedule):
         return self._decay(step - self.warmup_steps, self.warmup_target)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps,
                 "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
                 "warmup_steps": self.warmup_steps}
 
@@ -145,9 +154,11 @@ class Optimizer:
 
     def __init__(self, learning_rate, params=None, weight_decay=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name=None):
-        clip_args = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        clip_args = {"clipnorm": clipnorm, "clipvalue": clipvalue,
+                     "global_clipnorm": global_clipnorm}
         if sum(v is not None for v in clip_args.values()) > 1:
-            raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+            raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
+                             f"set. "
                              f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}")
         for key, value in clip_args.items():
@@ -197,7 +208,8 @@ class Optimizer:
         for v in var_list:
             data = _variable_data(v)
             if data.dtype not in (np.float32, np.float64):
-                raise TypeError(f"{self.name}: variables must be float32 or float64, got {data.dtype}")
+                raise TypeError(f"{self.name}: variables must be float32 or float64, "
+                                f"got {data.dtype}")
         self._variables = list(var_list)
         self._index = {id(v): i for i, v in enumerate(self._variables)}
         self._slots = [self._make_slots(v.data) for v in self._variables]
@@ -219,14 +231,14 @@ class Optimizer:
 
     # applying gradients
     def apply_gradients(self, grads_and_vars):
-        """Keras: one update step for `zip(grads, vars)`; returns the new `iterations`.
+        """Keras: one update step for `zip(grads, vars)`. Returns the new iteration count as a 0-d
+        int64 Tensor (Keras returns its `iterations` variable: `.numpy()` and `int()` work).
         Variables whose gradient is None are skipped (with a warning, as Keras does)."""
         pairs = list(grads_and_vars)
-        if not pairs:
-            return self.iterations
-        grads, variables = zip(*pairs)
-        self.apply(list(grads), list(variables))
-        return self.iterations
+        if pairs:
+            grads, variables = zip(*pairs)
+            self.apply(list(grads), list(variables))
+        return Tensor(np.array(self.iterations, np.int64))
 
     def apply(self, grads, trainable_variables=None):
         """Keras: `grads` 1:1 with `trainable_variables` (or with the built variables)."""
@@ -249,7 +261,8 @@ class Optimizer:
         if len(pairs) < len(grads):
             missing = [getattr(v, "name", None) or str(v.data.shape)
                        for g, v in zip(grads, trainable_variables) if g is None]
-            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.")
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
+                          f"the loss.")
         arrays = [self._grad_array(g, v) for g, v in pairs]
         scales = self._grad_scales(arrays)
         lr = self.learning_rate
@@ -289,7 +302,8 @@ class Optimizer:
 
     def minimize(self, loss, var_list):
         """Keras: computes d(loss())/d(var_list) and applies one step; `loss` is a zero-argument
-        callable returning a scalar Tensor. Returns the new `iterations`."""
+        callable returning a scalar Tensor. Returns the new iteration count like apply_gradients
+        (seed 004: `step_count = opt.minimize(loss, [var1]).numpy()`)."""
         var_list = list(var_list)
         with enable_grad():
             value = loss() if callable(loss) else loss
@@ -347,7 +361,7 @@ class Optimizer:
         return state
 
     def set_state(self, state):
-        """Restores what get_state() returned (the optimizer must be built on the same variables)."""
+        """Restores what get_state() returned (after build() on the same variables)."""
         state = list(state)
         if not self.built:
             raise ValueError("set_state() on an optimizer that is not built: call "
@@ -376,7 +390,7 @@ class SGD(Optimizer):
     """Gradient descent with optional momentum (Keras 3 rule):
 
         velocity = momentum * velocity - learning_rate * g
-        w = w + velocity                                   (nesterov: w + momentum * velocity - lr * g)
+        w = w + velocity                  (nesterov: w = w + momentum * velocity - lr * g)
         w = w - learning_rate * g                          (momentum == 0)
 
     >>> opt = SGD(learning_rate=0.1, momentum=0.9)
@@ -384,11 +398,13 @@ class SGD(Optimizer):
     SLOTS = ("momentum",)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *, params=None,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD"):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name="SGD"):
         if not 0 <= momentum <= 1:
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
-        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name)
 
     def _make_slots(self, data):
         return {"momentum": np.zeros(data.shape, data.dtype)} if self.momentum else {}
@@ -425,7 +441,8 @@ class Adam(Optimizer):
             raise ValueError(f"`epsilon` must be >= 0, got {epsilon}")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad = bool(amsgrad)
-        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name)
 
     def _make_slots(self, data):
         names = self.SLOTS if self.amsgrad else self.SLOTS[:2]
@@ -483,7 +500,8 @@ class RMSprop(Optimizer):
             raise ValueError(f"`epsilon` must be >= 0, got {epsilon}")
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = bool(centered)
-        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, params, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name)
 
     def _make_slots(self, data):
         names = ["velocity"] + (["momentum"] if self.momentum else []) + \

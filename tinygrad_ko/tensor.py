@@ -385,7 +385,7 @@ def _index_params(index):
     for item in items:
         if isinstance(item, Tensor):
             item = item.data
-        if isinstance(item, (list, np.ndarray, bool, np.bool_)):
+        if isinstance(item, (list, tuple, np.ndarray, bool, np.bool_)):
             item = np.asarray(item)
             if item.size == 0 and item.dtype.kind == "f":
                 item = item.astype(np.intp)

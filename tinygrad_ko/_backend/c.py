@@ -30,11 +30,13 @@ import threading  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# Per dtype: the kernels, the size query and the pointer type, looked up once (cffi attribute and
+# type-string lookups are a measurable part of a small matmul's cost).
 _GEMM = {
     np.dtype(np.float32): (lib.tk_gemm_f32, lib.tk_gemm_batched_f32, lib.tk_gemm_workspace_size_f32,
-                           "float *"),
+                           ffi.typeof("float[]")),
     np.dtype(np.float64): (lib.tk_gemm_f64, lib.tk_gemm_batched_f64, lib.tk_gemm_workspace_size_f64,
-                           "double *"),
+                           ffi.typeof("double[]")),
 }
 _scratch = threading.local()
 
@@ -46,7 +48,7 @@ def _workspace(nbytes):
         size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 20)
         raw = np.empty(size + 64, np.uint8)
         start = -raw.__array_interface__["data"][0] % 64
-        cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
+        cached = (size, ffi.from_buffer(raw[start:start + size]))
         _scratch.gemm = cached
     return cached[1]
 
@@ -58,7 +60,7 @@ def _pointer(x, ctype):
         return ffi.from_buffer(ctype, x)
     if x.flags.f_contiguous:
         return ffi.from_buffer(ctype, x.T)
-    return ffi.cast(ctype, x.__array_interface__["data"][0])
+    return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
 
 
 def _matrix_layout(x):
@@ -111,10 +113,17 @@ def _gemm2d(a, b, out, alpha, beta):
     """out = alpha * a @ b + beta * out for non-empty 2-D a [M, K], b [K, N], C-contiguous out."""
     gemm, _, workspace_size, ctype = _GEMM[a.dtype]
     (M, K), N = a.shape, b.shape[1]
-    _, pointer_a, trans_a, lda = _matrix(a, ctype)
-    _, pointer_b, trans_b, ldb = _matrix(b, ctype)
+    # The common case (both operands C-contiguous) inline; views go through _matrix.
+    if a.flags.c_contiguous:
+        pointer_a, trans_a, lda = ffi.from_buffer(ctype, a), 0, K
+    else:
+        a, pointer_a, trans_a, lda = _matrix(a, ctype)
+    if b.flags.c_contiguous:
+        pointer_b, trans_b, ldb = ffi.from_buffer(ctype, b), 0, N
+    else:
+        b, pointer_b, trans_b, ldb = _matrix(b, ctype)
     gemm(trans_a, trans_b, M, N, K, alpha, pointer_a, lda, pointer_b, ldb, beta,
-         ffi.from_buffer(ctype, out, require_writable=True), N, _workspace(workspace_size(M, N, K)))
+         ffi.from_buffer(ctype, out), N, _workspace(workspace_size(M, N, K)))
     return out
 
 
@@ -134,38 +143,38 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     return _gemm2d(a, b, out, alpha, beta)
 
 
+def _zeros(out):
+    out.fill(0)
+    return out
+
+
 def matmul(a, b):
-    vector_a, vector_b = a.ndim == 1, b.ndim == 1
-    if vector_a:
-        a = a[None, :]
-    if vector_b:
-        b = b[:, None]
     if a.ndim == 2 and b.ndim == 2:
-        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-        if out.size and a.shape[1]:
-            _gemm2d(a, b, out, 1.0, 0.0)
-        elif out.size:
-            out.fill(0)
-    else:
-        out = _batched_matmul(a, b)
+        (M, K), N = a.shape, b.shape[1]
+        out = np.empty((M, N), a.dtype)
+        return _gemm2d(a, b, out, 1.0, 0.0) if M and N and K else _zeros(out)
+    vector_a, vector_b = a.ndim == 1, b.ndim == 1
+    out = _batched_matmul(a[None, :] if vector_a else a, b[:, None] if vector_b else b)
     if vector_a or vector_b:  # NumPy drops the axis a 1-D operand was promoted with
         out = out.reshape(out.shape[:-2] + out.shape[-2:][vector_a:2 - vector_b])
     return out
 
 
 def _batched_matmul(a, b):
+    if a.ndim == 2 and b.ndim == 2:  # a 1-D operand promoted to a matrix
+        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+        return _gemm2d(a, b, out, 1.0, 0.0) if out.size and a.shape[1] else _zeros(out)
     batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     (M, K), N = a.shape[-2:], b.shape[-1]
     out = np.empty(batch_shape + (M, N), a.dtype)
     if out.size == 0 or K == 0:
-        out.fill(0)
-        return out
+        return _zeros(out)
     _, batched, workspace_size, ctype = _GEMM[a.dtype]
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
     batched(trans_a, trans_b, out.size // (M * N), M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
-            _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out, require_writable=True),
+            _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out),
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
 
@@ -388,10 +397,10 @@ def xent_dense(logits, target, row_scale, smoothing):
 # ---- optimizers ----
 
 # by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
-_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
-                lib.tk_sum_squares_f32),
-          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
-                lib.tk_sum_squares_f64)}
+_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32,
+                lib.tk_rmsprop_update_f32, lib.tk_sum_squares_f32),
+          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64,
+                lib.tk_rmsprop_update_f64, lib.tk_sum_squares_f64)}
 
 
 def _buf(ctype, arr):

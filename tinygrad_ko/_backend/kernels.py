@@ -23,17 +23,19 @@ def matmul(a, b):
     """
     if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
         raise TypeError(f"matmul expects ndarrays, got {type(a).__name__} and {type(b).__name__}")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
-    if a.ndim > 2 or b.ndim > 2:
+    a_shape, b_shape = a.shape, b.shape
+    if not a_shape or not b_shape:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}")
+    if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
+        raise ValueError(f"matmul: inner dimensions differ: {a_shape} @ {b_shape}")
+    if len(a_shape) > 2 or len(b_shape) > 2:
         try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+            np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions do not broadcast: {a.shape} @ {b.shape}") from None
-    if a.dtype is not b.dtype and a.dtype != b.dtype or a.dtype not in GEMM_DTYPES:
-        dtype = np.result_type(a.dtype, b.dtype)
+            raise ValueError(f"matmul: batch dimensions do not broadcast: {a_shape} @ {b_shape}") from None
+    dtype = a.dtype
+    if dtype is not b.dtype or dtype not in GEMM_DTYPES:  # builtin dtypes are singletons
+        dtype = np.result_type(dtype, b.dtype)
         if dtype not in GEMM_DTYPES:
             return np.asarray(np.matmul(a, b))
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
@@ -424,7 +426,7 @@ def xent_dense(logits, target, row_scale, smoothing=0.0):
 
 
 def _check_update(name, param, grad, states):
-    """param/grad/state buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
     if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
         raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
                         f"{type(grad).__name__}")
@@ -477,8 +479,8 @@ def sgd_update(param, velocity, grad, *, learning_rate, momentum=0.0, nesterov=F
     if (velocity is None) != (momentum == 0):
         raise ValueError("sgd_update: pass a velocity buffer exactly when momentum != 0")
     selection.impl.sgd_update(param, velocity, grad, float(learning_rate), float(momentum),
-                              bool(nesterov), float(grad_scale), _clip_bound("sgd_update", clipvalue),
-                              float(decay))
+                              bool(nesterov), float(grad_scale),
+                              _clip_bound("sgd_update", clipvalue), float(decay))
 
 
 def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, grad_scale=1.0,
