@@ -189,6 +189,10 @@ def test_download_verifies_and_caches(isolated_env, capsys):
     assert "Downloading" in capsys.readouterr().err
     cached = isolated_env / "cache" / "tinygrad_ko" / "tiny-mnist"
     assert sorted(os.listdir(cached)) == sorted(stem + ".gz" for stem in FILES)
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {os.stat(cached / name).st_mode & 0o777 for name in os.listdir(cached)}
+    assert modes == {0o666 & ~umask}
     # the server is gone: the second load reads the cache
     check_loaded(tiny_dataset(base_url=url, sha256=sha).load_data(), arrays)
 

@@ -154,3 +154,60 @@ def test_seed_002_imports_and_plot_model(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     plot_model(model, to_file=str(tmp_path / "m.png"))
     assert "not installed" in capsys.readouterr().out and (tmp_path / "m.dot").exists()
+
+
+@pytest.mark.parametrize("script, args", [
+    ("train_cnn.py", ["--epochs", "1", "--batch-size", "64"]),
+    ("mlp_fashion.py", ["--epochs", "1"]),
+])
+def test_examples_run_end_to_end(tiny_fashion, tmp_path, monkeypatch, capsys, script, args):
+    import runpy
+    import sys
+    path = os.path.join(os.path.dirname(KERAS_DIR), os.pardir, "examples", script)
+    monkeypatch.setattr(sys, "argv", [script] + args + (["--outdir", str(tmp_path)]
+                                                       if script == "train_cnn.py" else []))
+    backend = tg.get_backend()
+    try:
+        runpy.run_path(path, run_name="__main__")
+    finally:
+        tg.set_backend(backend)
+    out = capsys.readouterr().out
+    assert "Total params" in out and "test accuracy" in out
+    if script == "train_cnn.py":
+        assert "images/s" in out and (tmp_path / "fashion_cnn.tgk").exists()
+        assert keras.models.load_model(tmp_path / "fashion_cnn.tgk").optimizer.iterations == 3
+
+
+def test_train_cnn_plot_uses_matplotlib_when_present(tmp_path, monkeypatch):
+    """matplotlib is an optional extra (not installed here): a stand-in records what gets drawn."""
+    import runpy
+    import sys
+    import types
+    drawn = []
+
+    class Axis:
+        def plot(self, x, y, style, label):
+            drawn.append((label, list(y)))
+
+        def set_xlabel(self, text): pass
+        def set_title(self, text): drawn.append(("title", text))
+        def legend(self): pass
+
+    class Figure:
+        def tight_layout(self): pass
+
+        def savefig(self, path, dpi):
+            open(path, "wb").write(b"png")
+
+    pyplot = types.SimpleNamespace(subplots=lambda *a, **k: (Figure(), (Axis(), Axis())))
+    matplotlib = types.SimpleNamespace(use=lambda backend: None, pyplot=pyplot)
+    monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
+    example = runpy.run_path(os.path.join(os.path.dirname(KERAS_DIR), os.pardir, "examples",
+                                          "train_cnn.py"))
+    history = keras.callbacks.History()
+    history.history = {"loss": [0.5, 0.3], "val_loss": [0.4, 0.35], "accuracy": [0.8, 0.9],
+                       "val_accuracy": [0.85, 0.88]}
+    example["plot_curves"](history, str(tmp_path / "curves.png"))
+    assert (tmp_path / "curves.png").read_bytes() == b"png"
+    assert ("test", [0.85, 0.88]) in drawn and ("title", "accuracy") in drawn

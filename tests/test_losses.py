@@ -239,6 +239,14 @@ def test_ignore_class_averages_over_the_counted_samples():
     np.testing.assert_allclose(value, (-np.log(0.7) - np.log(0.4)) / 2, rtol=1e-6)
 
 
+def test_ignore_class_with_mean_with_sample_weight():
+    logits = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]]))
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255,
+                                                reduction="mean_with_sample_weight")
+    value = float(loss([0, 255, 2], logits, sample_weight=[1.0, 5.0, 2.0]))
+    np.testing.assert_allclose(value, (-np.log(0.7) - 2 * np.log(0.4)) / 3, rtol=1e-6)
+
+
 def test_integer_and_column_labels(backend):
     scce = losses.SparseCategoricalCrossentropy()
     a = float(scce([1, 2], TWO[1]))

@@ -285,6 +285,9 @@ def test_save_load_round_trip_resumes_training(tmp_path):
     model.fit(x, y, epochs=1, verbose=0, shuffle=False)
     path = tmp_path / "model.tgk"
     model.save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     loaded = load_model(path)
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -22,7 +22,8 @@ def test_c_matches_reference_every_simd_level_and_thread_count(dtype, rng):
             c.select_simd(level)
             for threads in (1, 2):
                 tg.set_num_threads(threads)
-                for rows, cols in [(1, 1), (3, 7), (5, 16), (4, 33), (2, 1000), (300, 130)]:
+                for rows, cols in [(1, 1), (3, 7), (5, 16), (4, 33), (2, 1000), (300, 130),
+                                   (2, 40000)]:
                     x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
                     labels = rng.integers(0, cols, rows)
                     target = rng.random((rows, cols)).astype(dtype)
@@ -32,8 +33,10 @@ def test_c_matches_reference_every_simd_level_and_thread_count(dtype, rng):
                             loss, dlogits = getattr(c, name)(x, tgt, scale, smoothing)
                             loss_ref, dlogits_ref = getattr(ref, name)(x, tgt, scale, smoothing)
                             assert loss.dtype == dlogits.dtype == dtype
-                            np.testing.assert_allclose(loss, loss_ref, **tol)
-                            np.testing.assert_allclose(dlogits, dlogits_ref, **tol)
+                            # float32 sums over long rows round differently in C and NumPy
+                            wide = dict(tol, atol=tol["atol"] * max(1, cols / 1000))
+                            np.testing.assert_allclose(loss, loss_ref, **wide)
+                            np.testing.assert_allclose(dlogits, dlogits_ref, **wide)
     finally:
         c.select_simd(best)
         tg.set_num_threads(before)

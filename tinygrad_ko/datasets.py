@@ -189,6 +189,9 @@ class IdxDataset:
         url = self.base_url.rstrip("/") + "/" + filename
         destination = os.path.join(directory, filename)
         fd, partial = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the mode a plain open() would give, not mkstemp's 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 digest = self._stream(url, out)

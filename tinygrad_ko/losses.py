@@ -1,16 +1,14 @@
 """Losses with Keras' names, arguments, defaults and numbers: classes and functions.
 
 Functions return one loss per sample (the last axis reduced), like
-`keras.losses.mse(y_true, y_pred)`.
-Classes wrap them with a reduction and call-time sample weights:
+`keras.losses.mse(y_true, y_pred)`. Classes wrap them with a reduction and call-time sample weights:
 
 >>> cce = CategoricalCrossentropy()
 >>> cce([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])      # 1.177
 >>> cce(y_true, y_pred, sample_weight=[0.3, 0.7])                          # 0.814
 
 `reduction`: "sum_over_batch_size" (default; the weighted sum divided by the number of per-sample
-losses, weights or not — Keras' rule), "sum", "none" (per-sample losses),
-"mean_with_sample_weight"
+losses, weights or not — Keras' rule), "sum", "none" (per-sample losses), "mean_with_sample_weight"
 (divided by the sum of the weights). Inputs may be Tensors, NumPy arrays or lists; the result is a
 Tensor, differentiable with respect to y_pred.
 
@@ -149,9 +147,9 @@ def huber(y_true, y_pred, delta=1.0):
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     error = y_pred - _same_rank(y_true, y_pred)
     abs_error = error.abs()
-    quadratic = abs_error.data <= delta
+    quadratic = (abs_error.data <= delta).astype(error.dtype)
     return (error * error * 0.5 * quadratic
-            + (abs_error * delta - 0.5 * delta * delta) * (~quadratic)).mean(axis=-1)
+            + (abs_error * delta - 0.5 * delta * delta) * (1 - quadratic)).mean(axis=-1)
 
 
 mse = MSE = mean_squared_error

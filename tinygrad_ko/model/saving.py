@@ -27,6 +27,7 @@ def atomic_savez(filepath, arrays, config):
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(filepath) + ".", suffix=".tmp",
                                dir=directory)
     try:
+        os.fchmod(fd, default_file_mode())  # mkstemp's 0600 would make every save private
         with os.fdopen(fd, "wb") as f:
             payload = dict(arrays)
             payload[CONFIG_KEY] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
@@ -38,6 +39,13 @@ def atomic_savez(filepath, arrays, config):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def default_file_mode():
+    """0666 less the process umask: the mode open() would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def read_archive(filepath):
