@@ -157,7 +157,17 @@ mae = MAE = mean_absolute_error
 
 # ---- loss classes ----
 
-REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight")
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight",
+              "auto")
+
+
+class Reduction:
+    """tf.keras 2's reduction names (seed 004: `reduction=tf.keras.losses.Reduction.SUM`); Keras 3
+    takes the strings. AUTO is "sum_over_batch_size" outside a distribution strategy."""
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
 
 
 class Loss:
@@ -168,6 +178,7 @@ class Loss:
         if reduction not in REDUCTIONS:
             raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
                              f"{REDUCTIONS}. Received: reduction={reduction!r}")
+        reduction = "sum_over_batch_size" if reduction == Reduction.AUTO else reduction
         self.name, self.reduction, self.dtype = name, reduction, dtype
 
     def call(self, y_true, y_pred):
