@@ -91,6 +91,19 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)
 
 
+def binary_crossentropy_per_entry(target, output, from_logits=False):
+    """Keras's `keras.backend.binary_crossentropy(target, output, from_logits)`: one loss per
+    entry, no mean over the last axis (with from_logits=True,
+    tf.nn.sigmoid_cross_entropy_with_logits). target and output have the same shape.
+
+    >>> binary_crossentropy_per_entry([0., 1., 0.5], [1., -1., 0.], from_logits=True)
+    ... # [1.3133, 1.3133, 0.6931]
+    """
+    target, output = _pred_and_true(target, output)
+    return F.binary_cross_entropy(output, target, from_logits=from_logits, reduction="none",
+                                  axis=None)
+
+
 def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis,
                               reduction="none", sample_weight=None):
     y_true, y_pred = _pred_and_true(y_true, y_pred)
