@@ -380,3 +380,16 @@ def test_seed_004_backend_binary_crossentropy_is_per_entry():
                                per_entry.mean(axis=-1), rtol=1e-6)
     with pytest.raises(ValueError, match="differ"):
         keras.backend.binary_crossentropy([[0, 1]], [0.6, 0.4, 0.5])
+
+
+def test_seed_004_losses_of_lists_are_float32_and_print_like_keras():
+    """Python lists become float32 tensors (tf.convert_to_tensor's rule), so `.numpy()` prints the
+    digits Keras prints; float64 arrays stay float64."""
+    y_pred = [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]
+    scce = keras.losses.SparseCategoricalCrossentropy()
+    assert str(scce([1, 2], y_pred).numpy()) == "1.1769392"
+    cce = keras.losses.CategoricalCrossentropy()
+    assert str(cce([[0, 1, 0], [0, 0, 1]], y_pred).numpy()) == "1.1769392"
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    assert str(bce([0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8]).numpy()) == "0.865458"
+    assert scce([1, 2], np.array(y_pred)).numpy().dtype == np.float64

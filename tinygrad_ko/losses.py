@@ -33,7 +33,10 @@ EPSILON = 1e-7  # keras.backend.epsilon()
 def _tensor(x, dtype=None):
     if isinstance(x, Tensor):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
-    arr = np.asarray(x)
+    # lists and Python numbers follow Tensor() (float32, as tf.convert_to_tensor): seed 004's
+    # `scce([1, 2], [[0.05, 0.95, 0], ...]).numpy()` prints Keras's 1.1769392; arrays keep their
+    # float dtype
+    arr = np.asarray(x) if isinstance(x, (np.ndarray, np.generic)) else Tensor(x).data
     if dtype is None and arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     return Tensor(arr if dtype is None else arr.astype(dtype, copy=False))
