@@ -6,8 +6,10 @@ benchmarks/bench_conv.py), our C kernels vs our NumPy references vs PyTorch CPU,
 Every row is measured interleaved (common.race) at one thread count for all three contenders.
 "x numpy" and "x torch" are speed-ups of our C kernel (their time / ours). GB/s counts the bytes a
 kernel must move at least (inputs read once, outputs written once); "of bw" compares it with the
-machine's DRAM bandwidth at that thread count (ANCHORS.md: ~20 GB/s on 1 thread, ~33 GB/s on 2),
-for the shapes too big for the caches. max err is the largest |C - reference| over the outputs.
+machine's DRAM bandwidth at that thread count (ANCHORS.md: ~20 GB/s on 1 thread, ~33 GB/s on 2)
+for working sets beyond the per-core caches. That is the issue's yardstick, not a ceiling: a big
+L3 can hold these working sets between repeats, so more than 100% is possible. max err is the
+largest |C - reference| (float64 reference for the row kernels) over the outputs.
 """
 import os
 import sys
@@ -18,7 +20,7 @@ import common
 from tinygrad_ko._backend import c_available, ref
 
 DRAM_BYTES_PER_S = {1: 20e9, 2: 33e9}
-CACHE_BYTES = 8 << 20  # smaller working sets are served by caches: no bandwidth fraction shown
+CACHE_BYTES = 4 << 20  # working sets within L1/L2: no bandwidth fraction shown
 LSE_SHAPES = [(256, 10), (4096, 1000), (64, 100000)]
 XENT_SHAPES = [(128, 10), (4096, 1000)]
 POOL_SHAPES = [(32, 28, 28, 32), (128, 28, 28, 32), (32, 14, 14, 64), (128, 14, 14, 64)]

@@ -10,6 +10,8 @@
 #define TK_CAT2(a, b) a##_##b
 #define TK_CAT(a, b) TK_CAT2(a, b)
 #define FN(name) TK_CAT(name, SFX)
+/* Inputs below this many elements stay on the calling thread: waking the team costs more. */
+#define POOL_PARALLEL_MIN 32768
 
 /* The window of output (oy, ox), clipped to the image: rows [*y0, *y1), columns [*x0, *x1). */
 static inline void FN(window)(int64_t oy, int64_t ox, int64_t h, int64_t w, int64_t kh, int64_t kw,
@@ -28,7 +30,8 @@ static inline void FN(window)(int64_t oy, int64_t ox, int64_t h, int64_t w, int6
 void FN(tk_maxpool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t n, int64_t h, int64_t w,
                               int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                               int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
-    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static)
+    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static) \
+        if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         for (int64_t oy = 0; oy < oh; oy++) {
             const T *xb = x + b * h * w * c;
@@ -79,7 +82,8 @@ void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_
                                int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
     int disjoint = FN(disjoint)(kh, kw, sh, sw);
     int covered = FN(covered)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
-    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    #pragma omp parallel for num_threads(tk_threads) schedule(static) \
+        if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         T *TK_RESTRICT dxb = dx + b * h * w * c;
         const T *dyb = dy + b * oh * ow * c;
@@ -113,7 +117,8 @@ void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_
  * The gradient of max-pool backward w.r.t. dy: gather ddx at the saved argmax. */
 void FN(tk_maxpool2d_gather)(T *ddy, const T *ddx, const int32_t *argmax, int64_t n, int64_t h,
                              int64_t w, int64_t c, int64_t oh, int64_t ow) {
-    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    #pragma omp parallel for num_threads(tk_threads) schedule(static) \
+        if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         const T *ddxb = ddx + b * h * w * c;
         for (int64_t o = b * oh * ow; o < (b + 1) * oh * ow; o++)
@@ -126,7 +131,8 @@ void FN(tk_maxpool2d_gather)(T *ddy, const T *ddx, const int32_t *argmax, int64_
 void FN(tk_avgpool2d_forward)(T *y, const T *x, int64_t n, int64_t h, int64_t w, int64_t c,
                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
                               int64_t pl, int64_t oh, int64_t ow) {
-    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static)
+    #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static) \
+        if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         for (int64_t oy = 0; oy < oh; oy++) {
             const T *xb = x + b * h * w * c;
@@ -158,7 +164,8 @@ void FN(tk_avgpool2d_backward)(T *dx, const T *dy, int64_t n, int64_t h, int64_t
                                int64_t pl, int64_t oh, int64_t ow) {
     int disjoint = FN(disjoint)(kh, kw, sh, sw);
     int covered = FN(covered)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
-    #pragma omp parallel for num_threads(tk_threads) schedule(static)
+    #pragma omp parallel for num_threads(tk_threads) schedule(static) \
+        if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         T *dxb = dx + b * h * w * c;
         if (!covered || !disjoint)

@@ -182,31 +182,36 @@ def _batched_matmul(a, b):
 # Workspaces come from a cached buffer per Python thread (cffi releases the GIL, so two threads may
 # run kernels at once), grown on demand and sliced to a 64-byte-aligned start.
 _conv_scratch = threading.local()
+_conv_kernels = {}  # (dtype char, kernel name) -> (workspace-size query, kernel, pointer type)
 
 
 def _conv_workspace(nbytes):
-    buf = getattr(_conv_scratch, "buf", None)
-    if buf is None or buf.size < nbytes + 64:
-        buf = _conv_scratch.buf = np.empty(max(nbytes + 64, 1 << 16), np.uint8)
-    start = -buf.__array_interface__["data"][0] % 64
-    return ffi.from_buffer(buf[start:start + max(nbytes, 1)])
+    cached = getattr(_conv_scratch, "workspace", None)
+    if cached is None or cached[0] < nbytes:
+        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 16)
+        raw = np.empty(size + 64, np.uint8)
+        start = -raw.__array_interface__["data"][0] % 64
+        cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
+        _conv_scratch.workspace = cached
+    return cached[1]
 
 
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
-    n, h, w, c = x_shape
-    kh, kw, _, o = w_shape
-    return ffi.new("tk_conv2d_geometry *", {
-        "n": n, "h": h, "w": w, "c": c, "kh": kh, "kw": kw, "o": o,
-        "out_h": out_hw[0], "out_w": out_hw[1], "stride_h": stride[0], "stride_w": stride[1],
-        "dilation_h": dilation[0], "dilation_w": dilation[1], "pad_top": padding[0],
-        "pad_bottom": padding[1], "pad_left": padding[2], "pad_right": padding[3]})
+    # the field order of tk_conv2d_geometry
+    return ffi.new("tk_conv2d_geometry *", [*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride,
+                                            *dilation, *padding])
 
 
 def _run(kernel, dtype, geometry, out, *inputs):
-    suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
-    size = getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}")(geometry)
-    args = [ffi.from_buffer(ctype, a) if a is not None else ffi.NULL for a in (out, *inputs)]
-    getattr(lib, f"tk_conv2d_{kernel}_{suffix}")(*args, geometry, _conv_workspace(size))
+    fns = _conv_kernels.get((dtype.char, kernel))
+    if fns is None:
+        suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
+        fns = _conv_kernels[dtype.char, kernel] = (
+            getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}"),
+            getattr(lib, f"tk_conv2d_{kernel}_{suffix}"), ctype)
+    workspace_size, run, ctype = fns
+    args = [ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in (out, *inputs)]
+    run(*args, geometry, _conv_workspace(workspace_size(geometry)))
     return out
 
 
