@@ -22,16 +22,19 @@
 
 /* ---- kernel table ---- */
 
+/* Read at every call (not cached): tk_select_simd may change the level between calls. */
 static conv_igemm_fn igemm_kernel(size_t es)
 {
-    if (tk_simd_active == TK_SIMD_AVX512) return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
+    if (tk_simd_active == TK_SIMD_AVX512)
+        return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_igemm_f32_avx2 : conv_igemm_f64_avx2;
     return es == 4 ? conv_igemm_f32_ref : conv_igemm_f64_ref;
 }
 
 static conv_wgrad_fn wgrad_kernel(size_t es)
 {
-    if (tk_simd_active == TK_SIMD_AVX512) return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
+    if (tk_simd_active == TK_SIMD_AVX512)
+        return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_wgrad_f32_avx2 : conv_wgrad_f64_avx2;
     return es == 4 ? conv_wgrad_f32_ref : conv_wgrad_f64_ref;
 }
@@ -44,7 +47,7 @@ typedef struct {
     int nt;                                   /* threads the kernel runs on (at most tk_threads) */
     int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
     int64_t top, left;                        /* where the unpadded image starts in the source */
-    int place;                                /* the source image must be copied (padded) per thread */
+    int place;                                /* the source image is copied (padded) per thread */
     size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
     size_t total;
 } conv_plan;
@@ -96,9 +99,9 @@ static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
     pl.k = g->kh * g->kw * g->o;
     pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c / (g->stride_h * g->stride_w));
     conv_phase_margins(g->kh, g->dilation_h, g->pad_top, g->stride_h, g->h, g->out_h, &pl.top,
-                  &pl.src_h);
+                       &pl.src_h);
     conv_phase_margins(g->kw, g->dilation_w, g->pad_left, g->stride_w, g->w, g->out_w, &pl.left,
-                  &pl.src_w);
+                       &pl.src_w);
     pl.src_c = g->o;
     pl.place = 1;
     pl.ld = TK_ROUND_UP(g->c, col_align(es));
@@ -210,8 +213,8 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 const char *xn = (const char *)x + n * image * es;
                 end = TK_MIN(hi, (n + 1) * pixels);
                 if (pl.place && placed != n)
-                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
-                                g->pad_left, 1, 1);
+                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es,
+                                     g->pad_top, g->pad_left, 1, 1);
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.out = (char *)y + n * pixels * g->o * es;
@@ -229,7 +232,8 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_phase *phases = (conv_phase *)(base + pl.phases);
-    const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top, pl.left, pl.src_w, pl.ld, es);
+    const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top,
+                                              pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
     const conv_igemm_fn kernel = igemm_kernel(es);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
@@ -250,8 +254,8 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
                 char *dxn = (char *)dx + n * pixels * g->c * es;
                 for (int64_t i = 0; i < nphases; i++) {  /* the phases overlapping this range */
                     const conv_phase *ph = &phases[i];
-                    const int64_t q0 = TK_MAX(p - n * pixels, ph->p0) - ph->p0;
-                    const int64_t q1 = TK_MIN(end - n * pixels, ph->p0 + ph->rows * ph->cols) - ph->p0;
+                    const int64_t q0 = TK_MAX(p - n * pixels - ph->p0, 0);
+                    const int64_t q1 = TK_MIN(end - n * pixels - ph->p0, ph->rows * ph->cols);
                     if (q0 >= q1) continue;
                     char *out = dxn + (ph->a * g->w + ph->b) * g->c * es;
                     if (ph->k == 0) {  /* no tap reaches these pixels: their gradient is zero */
@@ -302,15 +306,16 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
                 const char *gn = (const char *)dy + n * pixels * g->o * es;
                 end = TK_MIN(hi, (n + 1) * pixels);
                 if (pl.place && placed != n)
-                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es, g->pad_top,
-                                g->pad_left, 1, 1);
+                    conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es,
+                                     g->pad_top, g->pad_left, 1, 1);
                 if (pl.gbuf_bytes && placed != n) conv_pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.g = pl.gbuf_bytes ? gbuf : gn;
                 kernel(&job, p0, end - n * pixels);
                 if (dbias && es == 4)  /* while this image's dy is still in cache */
-                    conv_row_sums_f32((float *)bias_acc, (const float *)gn, p0, end - n * pixels, g->o);
+                    conv_row_sums_f32((float *)bias_acc, (const float *)gn, p0, end - n * pixels,
+                                      g->o);
                 else if (dbias)
                     conv_row_sums_f64((double *)bias_acc, (const double *)gn, p0, end - n * pixels,
                                  g->o);
@@ -346,7 +351,8 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
 #pragma omp barrier
 #pragma omp single
         {
-            if (es == 4) conv_sum_parts_f32(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
+            if (es == 4)
+                conv_sum_parts_f32(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
             else conv_sum_parts_f64(db, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, 0, 1);
         }
     }

@@ -1,5 +1,6 @@
 /* conv2d_internal.h: the contract between conv2d.c (drivers: padding, packing, threads) and the
- * per-ISA implicit-GEMM tile kernels (conv2d_ukernel.h compiled by conv2d_ukernel_{ref,avx2,avx512}.c).
+ * per-ISA implicit-GEMM tile kernels (conv2d_ukernel.h, compiled by
+ * conv2d_ukernel_{ref,avx2,avx512}.c).
  * Never seen by cffi. */
 #ifndef TK_CONV2D_INTERNAL_H
 #define TK_CONV2D_INTERNAL_H
@@ -74,7 +75,9 @@ void conv_sum_parts_f32(float *out, const char *parts, size_t part_bytes, int np
                         int64_t cols, int64_t r0, int64_t r1);
 void conv_sum_parts_f64(double *out, const char *parts, size_t part_bytes, int nparts, int64_t ld,
                         int64_t cols, int64_t r0, int64_t r1);
-void conv_row_sums_f32(float *acc, const float *dy, int64_t lo, int64_t hi, int64_t o);
-void conv_row_sums_f64(double *acc, const double *dy, int64_t lo, int64_t hi, int64_t o);
+void conv_row_sums_f32(float *TK_RESTRICT acc, const float *TK_RESTRICT dy, int64_t lo, int64_t hi,
+                       int64_t o);
+void conv_row_sums_f64(double *TK_RESTRICT acc, const double *TK_RESTRICT dy, int64_t lo,
+                       int64_t hi, int64_t o);
 
 #endif

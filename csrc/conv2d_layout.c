@@ -79,10 +79,18 @@ void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t s
         }                                                                                         \
     }                                                                                             \
     /* acc[0:o] += sum of rows [lo, hi) of dy [*, o]. */                                         \
-    void conv_row_sums_##SUF(T *acc, const T *dy, int64_t lo, int64_t hi, int64_t o)           \
+    /* Column blocks of 64 summed on the stack: the compiler keeps them in vector registers    \
+     * instead of re-reading acc (which it must assume may alias dy) for every row. */           \
+    void conv_row_sums_##SUF(T *TK_RESTRICT acc, const T *TK_RESTRICT dy, int64_t lo,          \
+                             int64_t hi, int64_t o)                                               \
     {                                                                                             \
-        for (int64_t r = lo; r < hi; r++)                                                         \
-            for (int64_t c = 0; c < o; c++) acc[c] += dy[r * o + c];                              \
+        for (int64_t c0 = 0; c0 < o; c0 += 64) {                                                  \
+            const int64_t width = TK_MIN(64, o - c0);                                             \
+            T sums[64] = {0};                                                                     \
+            for (int64_t r = lo; r < hi; r++)                                                     \
+                for (int64_t c = 0; c < width; c++) sums[c] += dy[r * o + c0 + c];               \
+            for (int64_t c = 0; c < width; c++) acc[c0 + c] += sums[c];                           \
+        }                                                                                         \
     }
 
 CONV_TYPED_HELPERS(float, f32)
@@ -92,14 +100,20 @@ CONV_TYPED_HELPERS(double, f64)
  * i = a + s * m (phase a < s) receives exactly the kernel taps t with t * d = a + p (mod s), from
  * dy row m + shift(t), shift(t) = (a + p - t * d) / s: per phase, a stride-1 correlation of dy with
  * a subset of the taps, and no multiply-add is spent on the zeros a strided conv never produced. */
-static int64_t tap_phase(int64_t t, int64_t d, int64_t p, int64_t s) { return ((t * d - p) % s + s) % s; }
+static int64_t tap_phase(int64_t t, int64_t d, int64_t p, int64_t s)
+{
+    return ((t * d - p) % s + s) % s;
+}
 
 static int64_t tap_shift(int64_t t, int64_t d, int64_t p, int64_t s)
 {
     return (tap_phase(t, d, p, s) + p - t * d) / s;
 }
 
-static int64_t phase_len(int64_t a, int64_t s, int64_t n) { return a < n ? (n - a + s - 1) / s : 0; }
+static int64_t phase_len(int64_t a, int64_t s, int64_t n)
+{
+    return a < n ? (n - a + s - 1) / s : 0;
+}
 
 /* dy rows [lo, hi) that some phase reads (lo <= 0, hi >= out): the zero margins of its copy. */
 void conv_phase_margins(int64_t taps, int64_t d, int64_t p, int64_t s, int64_t in, int64_t out,

@@ -1,14 +1,15 @@
 /* conv2d_ukernel.h: the implicit-GEMM tile kernels of conv2d, written once with GCC vector
- * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these macros):
+ * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these
+ * macros):
  *   CK_T float|double   CK_SUF f32|f64   CK_ISA ref|avx2|avx512   CK_VBYTES vector width in bytes
  *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors)
  *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors); with
  *                            few output channels it runs 2*ROWS x VECS/2 (or 2*ROWS x 1) instead
- * Tile contract: the whole tile lives in registers (ROWS * VECS accumulators plus VECS operand vectors
- * and one broadcast must fit the register file); every k step broadcasts one source element per row
- * straight from the source image (no im2col: the gather offsets replace it) and multiplies it into
- * VECS contiguous vectors of the packed operand. Partial tiles (fewer rows, fewer columns) compute
- * a full tile on duplicated rows or zero columns and store only what is valid. */
+ * Tile contract: the whole tile lives in registers (ROWS * VECS accumulators plus VECS operand
+ * vectors and one broadcast must fit the register file); every k step broadcasts one source element
+ * per row straight from the source image (no im2col: the gather offsets replace it) and multiplies
+ * it into VECS contiguous vectors of the packed operand. Partial tiles (fewer rows, fewer columns)
+ * compute a full tile on duplicated rows or zero columns and store only what is valid. */
 #define CK_CAT3_(a, b, c) a##_##b##_##c
 #define CK_CAT3(a, b, c) CK_CAT3_(a, b, c)
 #define CK_FN(name) CK_CAT3(name, CK_SUF, CK_ISA)
@@ -101,7 +102,9 @@ static void CK_FN(igemm_kblock)(const conv_igemm_job *j, int64_t p0, int64_t p1,
         for (int64_t col = 0; col < j->ncols; col += block) {
             const int64_t nv = TK_MIN(CK_IG_VECS, (j->ncols - col + CK_LANES - 1) / CK_LANES);
             switch (nv) {
-            case CK_IG_VECS: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, CK_IG_VECS); break;
+            case CK_IG_VECS:
+                CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, CK_IG_VECS);
+                break;
 #if CK_IG_VECS > 3
             case 3: CK_FN(igemm_tile)(j, rowoff, outoff, nrows, col, k0, k1, 3); break;
 #endif
@@ -184,7 +187,7 @@ void CK_FN(conv_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
     const int64_t pc = TK_MAX(CK_WG_ROWS, CK_KC_BYTES / (j->ldg * (int64_t)sizeof(CK_T)));
     for (int64_t q0 = p0, q1; q0 < p1; q0 = q1) {
         q1 = TK_MIN(p1, q0 + pc);
-        if (vectors * 2 <= CK_WG_VECS) {  /* few output channels: twice the rows, half the vectors */
+        if (vectors * 2 <= CK_WG_VECS) {  /* few output channels: 2x the rows, half the vectors */
             if (vectors * 4 <= CK_WG_VECS) CK_FN(wgrad_block)(j, q0, q1, 0, 2 * CK_WG_ROWS, 1);
             else CK_FN(wgrad_block)(j, q0, q1, 0, 2 * CK_WG_ROWS, CK_WG_VECS / 2);
             continue;

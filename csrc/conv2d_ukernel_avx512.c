@@ -1,4 +1,5 @@
-/* conv2d_ukernel_avx512.c: the conv2d tile kernels for AVX-512 (32 zmm registers: 24-accumulator tiles).
+/* conv2d_ukernel_avx512.c: the conv2d tile kernels for AVX-512 (32 zmm registers: 24-accumulator
+ * tiles).
  * The body is conv2d_ukernel.h, included once per dtype. */
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
 #include "conv2d_internal.h"

@@ -1,4 +1,5 @@
-/* conv2d_ukernel_ref.c: portable C: 16-byte vectors (SSE2 on x86-64, whatever the target has elsewhere); always built, the fallback.
+/* conv2d_ukernel_ref.c: the conv2d tile kernels in portable C with 16-byte vectors (SSE2 on x86-64,
+ * whatever the target has elsewhere); always built, the fallback.
  * The body is conv2d_ukernel.h, included once per dtype. */
 #include "conv2d_internal.h"
 

@@ -272,7 +272,7 @@ def test_conv_transpose2d_keras_output_sizes(backend, padding, size, stride):
 def test_conv1d_matches_torch(torch, backend, rng):
     x, w = rng.standard_normal((2, 11, 3)), rng.standard_normal((4, 3, 5))
     y = F.conv1d(tg.Tensor(x), tg.Tensor(w), stride=2, padding=(2, 1), dilation=2)
-    ty = torch.nn.functional.conv1d(torch.nn.functional.pad(
-        torch.tensor(x.transpose(0, 2, 1).copy()), (2, 1)), torch.tensor(w.transpose(2, 1, 0).copy()),
-        stride=2, dilation=2)
+    tx = torch.nn.functional.pad(torch.tensor(x.transpose(0, 2, 1).copy()), (2, 1))
+    ty = torch.nn.functional.conv1d(tx, torch.tensor(w.transpose(2, 1, 0).copy()), stride=2,
+                                    dilation=2)
     np.testing.assert_allclose(y.numpy(), ty.numpy().transpose(0, 2, 1), atol=1e-10)

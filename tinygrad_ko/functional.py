@@ -22,7 +22,8 @@ def _conv_pair(value, name):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
     if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                       for v in value)):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if min(value) < 1:
         raise ValueError(f"{name} must be positive, got {tuple(value)}")
@@ -50,7 +51,8 @@ def conv_padding(padding, input_hw, kernel_hw, stride, dilation):
                 total = max((math.ceil(n / s) - 1) * s + span - n, 0)
                 pads += [total // 2, total - total // 2]
             return tuple(pads)
-        raise ValueError(f"padding must be 'valid', 'same', 'full', an int or pairs, got {padding!r}")
+        raise ValueError(f"padding must be 'valid', 'same', 'full', an int or pairs, "
+                         f"got {padding!r}")
     ints = (int, np.integer)
     if isinstance(padding, ints) and not isinstance(padding, bool):
         pads = (padding,) * 4
@@ -173,7 +175,8 @@ def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1):
     x, w = _tensor(x), _tensor(w)
     _check_rank(x, 4, "conv2d: input x", "(N, H, W, C_in)")
     _check_rank(w, 4, "conv2d: kernel w", "(kh, kw, C_in, C_out)")
-    stride, dilation = _conv_pair(stride, "conv2d: stride"), _conv_pair(dilation, "conv2d: dilation")
+    stride = _conv_pair(stride, "conv2d: stride")
+    dilation = _conv_pair(dilation, "conv2d: dilation")
     pads = conv_padding(padding, x.shape[1:3], w.shape[:2], stride, dilation)
     params = dict(stride=stride, dilation=dilation, padding=pads)
     return Conv2d.apply(x, w, **params) if b is None else Conv2d.apply(x, w, _tensor(b), **params)

@@ -173,7 +173,15 @@ def _batched_matmul(a, b):
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
-    batched(trans_a, trans_b, out.size // (M * N), M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
+    batch = out.size // (M * N)
+    if stride_b == 0 and not trans_a and stride_a == M * lda:
+        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
+        # N-D input): fewer edge tiles and one thread split over all the rows.
+        gemm = _GEMM[out.dtype][0]
+        gemm(0, trans_b, batch * M, N, K, 1.0, _pointer(a, ctype), lda, _pointer(b, ctype), ldb, 0.0,
+             ffi.from_buffer(ctype, out), N, _workspace(workspace_size(batch * M, N, K)))
+        return out
+    batched(trans_a, trans_b, batch, M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
             _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out),
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
@@ -182,31 +190,36 @@ def _batched_matmul(a, b):
 # Workspaces come from a cached buffer per Python thread (cffi releases the GIL, so two threads may
 # run kernels at once), grown on demand and sliced to a 64-byte-aligned start.
 _conv_scratch = threading.local()
+_conv_kernels = {}  # (dtype char, kernel name) -> (workspace-size query, kernel, pointer type)
 
 
 def _conv_workspace(nbytes):
-    buf = getattr(_conv_scratch, "buf", None)
-    if buf is None or buf.size < nbytes + 64:
-        buf = _conv_scratch.buf = np.empty(max(nbytes + 64, 1 << 16), np.uint8)
-    start = -buf.__array_interface__["data"][0] % 64
-    return ffi.from_buffer(buf[start:start + max(nbytes, 1)])
+    cached = getattr(_conv_scratch, "workspace", None)
+    if cached is None or cached[0] < nbytes:
+        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 16)
+        raw = np.empty(size + 64, np.uint8)
+        start = -raw.__array_interface__["data"][0] % 64
+        cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
+        _conv_scratch.workspace = cached
+    return cached[1]
 
 
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
-    n, h, w, c = x_shape
-    kh, kw, _, o = w_shape
-    return ffi.new("tk_conv2d_geometry *", {
-        "n": n, "h": h, "w": w, "c": c, "kh": kh, "kw": kw, "o": o,
-        "out_h": out_hw[0], "out_w": out_hw[1], "stride_h": stride[0], "stride_w": stride[1],
-        "dilation_h": dilation[0], "dilation_w": dilation[1], "pad_top": padding[0],
-        "pad_bottom": padding[1], "pad_left": padding[2], "pad_right": padding[3]})
+    # the field order of tk_conv2d_geometry
+    return ffi.new("tk_conv2d_geometry *", [*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride,
+                                            *dilation, *padding])
 
 
 def _run(kernel, dtype, geometry, out, *inputs):
-    suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
-    size = getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}")(geometry)
-    args = [ffi.from_buffer(ctype, a) if a is not None else ffi.NULL for a in (out, *inputs)]
-    getattr(lib, f"tk_conv2d_{kernel}_{suffix}")(*args, geometry, _conv_workspace(size))
+    fns = _conv_kernels.get((dtype.char, kernel))
+    if fns is None:
+        suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
+        fns = _conv_kernels[dtype.char, kernel] = (
+            getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}"),
+            getattr(lib, f"tk_conv2d_{kernel}_{suffix}"), ctype)
+    workspace_size, run, ctype = fns
+    args = [ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in (out, *inputs)]
+    run(*args, geometry, _conv_workspace(workspace_size(geometry)))
     return out
 
 

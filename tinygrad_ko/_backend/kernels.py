@@ -89,7 +89,7 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
 def _conv_array(a, name, op, ndim):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
-    if a.dtype not in (np.float32, np.float64):
+    if a.dtype.char not in "fd":
         raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
     if a.ndim != ndim:
         raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
@@ -103,15 +103,22 @@ def _same_dtype(op, **arrays):
         raise TypeError(f"{op}: dtypes differ: " + ", ".join(f"{k}={v}" for k, v in dtypes.items()))
 
 
+_INT = {int}
+
+
+def _conv_ints(op, value, n, name):
+    if type(value) is tuple and len(value) == n and set(map(type, value)) == _INT:
+        return value  # the common case, checked cheaply
+    if (not isinstance(value, (tuple, list)) or len(value) != n
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                       for v in value)):
+        raise TypeError(f"{op}: {name} must be a tuple of {n} ints, got {value!r}")
+    return tuple(int(v) for v in value)
+
+
 def _conv_hyper(op, stride, dilation, padding):
-    def ints(value, n, name):
-        if (not isinstance(value, (tuple, list)) or len(value) != n
-                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                           for v in value)):
-            raise TypeError(f"{op}: {name} must be a tuple of {n} ints, got {value!r}")
-        return tuple(int(v) for v in value)
-    stride, dilation = ints(stride, 2, "stride"), ints(dilation, 2, "dilation")
-    padding = ints(padding, 4, "padding")
+    stride, dilation = _conv_ints(op, stride, 2, "stride"), _conv_ints(op, dilation, 2, "dilation")
+    padding = _conv_ints(op, padding, 4, "padding")
     if min(stride) < 1:
         raise ValueError(f"{op}: stride must be positive, got {stride}")
     if min(dilation) < 1:
