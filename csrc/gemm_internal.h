@@ -15,8 +15,8 @@ typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, c
 /* One ISA's GEMM recipe: the register tile (mr x nr), the cache blocking around it, and its
  * micro-kernels: [0][*] full width nr, [1][*] half width nr/2 (a last narrow column panel would
  * otherwise waste up to half its FMAs on zero padding); [*][0] packed A, [*][1] A read in place.
- * kc: depth of one packed panel pair; mc: rows of the packed A block (kept in L2);
- * nc: columns of the packed B panel. */
+ * kc: depth of one packed block pair; mc: rows of the packed A block; nc: columns of the packed B
+ * block. mc must be a multiple of mr and nc of nr (the workspace size relies on it), nr even. */
 typedef struct {
     int mr, nr;
     int64_t mc, kc, nc;

@@ -38,7 +38,9 @@
 /* {mr, nr, mc, kc, nc, {{kernel, A in place}, {half width, half width with A in place}}}:
  * B block kc x nc near 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
 const tk_gemm_recipe tk_gemm_avx2_f32 = {6, 16, 1536, 256, 1024,
-                                         {{ukernel_avx2_f32, ukernel_avx2_f32_strided}, {ukernel_avx2_f32_half, ukernel_avx2_f32_half_strided}}};
+    {{ukernel_avx2_f32, ukernel_avx2_f32_strided},
+     {ukernel_avx2_f32_half, ukernel_avx2_f32_half_strided}}};
 const tk_gemm_recipe tk_gemm_avx2_f64 = {6, 8, 768, 256, 512,
-                                         {{ukernel_avx2_f64, ukernel_avx2_f64_strided}, {ukernel_avx2_f64_half, ukernel_avx2_f64_half_strided}}};
+    {{ukernel_avx2_f64, ukernel_avx2_f64_strided},
+     {ukernel_avx2_f64_half, ukernel_avx2_f64_half_strided}}};
 #endif

@@ -38,7 +38,9 @@
 /* {mr, nr, mc, kc, nc, {{kernel, A in place}, {half width, half width with A in place}}}:
  * B block kc x nc near 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
 const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 1536, 256, 1024,
-                                         {{ukernel_avx512_f32, ukernel_avx512_f32_strided}, {ukernel_avx512_f32_half, ukernel_avx512_f32_half_strided}}};
+    {{ukernel_avx512_f32, ukernel_avx512_f32_strided},
+     {ukernel_avx512_f32_half, ukernel_avx512_f32_half_strided}}};
 const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 768, 256, 512,
-                                         {{ukernel_avx512_f64, ukernel_avx512_f64_strided}, {ukernel_avx512_f64_half, ukernel_avx512_f64_half_strided}}};
+    {{ukernel_avx512_f64, ukernel_avx512_f64_strided},
+     {ukernel_avx512_f64_half, ukernel_avx512_f64_half_strided}}};
 #endif

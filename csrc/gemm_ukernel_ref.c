@@ -35,6 +35,8 @@
 /* {mr, nr, mc, kc, nc, {{kernel, A in place}, {half width, half width with A in place}}}:
  * B block kc x nc near 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
 const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 1536, 256, 1024,
-                                         {{ukernel_ref_f32, ukernel_ref_f32_strided}, {ukernel_ref_f32_half, ukernel_ref_f32_half_strided}}};
+    {{ukernel_ref_f32, ukernel_ref_f32_strided},
+     {ukernel_ref_f32_half, ukernel_ref_f32_half_strided}}};
 const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 768, 256, 512,
-                                         {{ukernel_ref_f64, ukernel_ref_f64_strided}, {ukernel_ref_f64_half, ukernel_ref_f64_half_strided}}};
+    {{ukernel_ref_f64, ukernel_ref_f64_strided},
+     {ukernel_ref_f64_half, ukernel_ref_f64_half_strided}}};

@@ -175,8 +175,9 @@ def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
         out = np.full((batch, M, N), np.nan, dtype)
         work = np.zeros(size(M, N, K) + 64, np.uint8)
         work = work[-work.__array_interface__["data"][0] % 64:]
-        batched(0, 1, batch, M, N, K, 2.0, ffi.from_buffer(ctype, a), K, M * K, ffi.from_buffer(ctype, b),
-                K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N, ffi.from_buffer(work))
+        batched(0, 1, batch, M, N, K, 2.0, ffi.from_buffer(ctype, a), K, M * K,
+                ffi.from_buffer(ctype, b), K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N,
+                ffi.from_buffer(work))
         np.testing.assert_allclose(out, 2.0 * np.matmul(a, b.T), **tol(dtype))
     assert c is not None
 

@@ -164,3 +164,11 @@ def test_backward_kernels_reject_bad_indices():
         kernels.maxpool2d_backward(dy, np.zeros(dy.shape, np.int64), (1, 4, 4, 1))
     with pytest.raises(ValueError, match="expected"):
         kernels.avgpool2d_backward(dy, (1, 6, 6, 1), 2)
+
+
+def test_empty_batch(backend):
+    for op in (F.max_pool2d, F.avg_pool2d):
+        x = tg.Tensor(np.zeros((0, 4, 4, 2), np.float32), requires_grad=True)
+        y = op(x, 2, padding="same")
+        y.sum().backward()
+        assert y.shape == (0, 2, 2, 2) and x.grad.shape == x.shape

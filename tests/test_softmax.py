@@ -162,3 +162,12 @@ def test_bad_input(backend):
         kernels.softmax_backward(np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError, match="C-contiguous"):
         kernels.logsumexp(np.zeros((4, 3), np.float32).T)
+
+
+def test_empty_batches(backend):
+    for op in (F.softmax, F.log_softmax, F.logsumexp):
+        x = tg.Tensor(np.zeros((0, 5), np.float32), requires_grad=True)
+        op(x).sum().backward()
+        assert x.grad.shape == (0, 5)
+    loss = F.cross_entropy(np.zeros((0, 5), np.float32), np.zeros(0, np.int64))
+    assert loss.item() == 0.0

@@ -375,12 +375,13 @@ class _Rows:
         self.identity = self.perm == list(range(ndim))
         self.moved_shape = tuple(shape[a] for a in self.perm)
         self.kept_shape = tuple(shape[a] for a in kept)
+        self.reduced_size = int(np.prod([shape[a] for a in self.axes]))
         self.keepdims_shape = tuple(1 if a in self.axes else shape[a] for a in range(ndim))
 
     def to_rows(self, a):
         if not self.identity:
             a = a.transpose(self.perm)
-        return _c_order(a).reshape(self.kept_shape + (-1,))
+        return _c_order(a).reshape(self.kept_shape + (self.reduced_size,))
 
     def from_rows(self, a):
         a = a.reshape(self.moved_shape)

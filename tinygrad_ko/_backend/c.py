@@ -173,7 +173,15 @@ def _batched_matmul(a, b):
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
-    batched(trans_a, trans_b, out.size // (M * N), M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
+    batch = out.size // (M * N)
+    if stride_b == 0 and not trans_a and stride_a == M * lda:
+        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
+        # N-D input): fewer edge tiles and one thread split over all the rows.
+        gemm = _GEMM[out.dtype][0]
+        gemm(0, trans_b, batch * M, N, K, 1.0, _pointer(a, ctype), lda, _pointer(b, ctype), ldb, 0.0,
+             ffi.from_buffer(ctype, out), N, _workspace(workspace_size(batch * M, N, K)))
+        return out
+    batched(trans_a, trans_b, batch, M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
             _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out),
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
