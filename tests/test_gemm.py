@@ -134,7 +134,8 @@ def test_backends_agree_and_c_is_deterministic(dtype, rng, threads):
         results[n] = [c.matmul(a, b) for _ in range(2)]
         assert np.array_equal(results[n][0], results[n][1]), f"not bitwise repeatable at {n} threads"
         np.testing.assert_allclose(results[n][0], expect, **tol(dtype))
-    np.testing.assert_allclose(results[1][0], results[2][0], **tol(dtype))
+    # No reduction is split across threads, so even different thread counts agree bitwise.
+    assert all(np.array_equal(results[1][0], results[n][0]) for n in (2, 3))
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [
