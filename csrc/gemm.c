@@ -109,15 +109,21 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
     for (int64_t ic = m0; ic < m1; ic += r->mc) {
         const int64_t mc = TK_MIN(r->mc, m1 - ic);
         /* In place, only a last partial row panel is packed (the kernel reads all MR rows). */
-        const int64_t in_place_rows = in_place ? mc / mr * mr : 0;
+        const int64_t in_place_rows = in_place ? mc / mr * mr : 0, tail_m = mc % mr;
+        /* A short last row panel is packed and multiplied with the short_mr-row kernel. */
+        const int64_t short_at = tail_m && tail_m <= r->short_mr ? mc - tail_m : mc;
         for (int64_t pc = 0; pc < g->K; pc += r->kc) {
             const int64_t kc = TK_MIN(r->kc, g->K - pc);
             /* Later depth blocks accumulate onto what the first one wrote. */
             const double beta = pc == 0 ? g->beta : 1.0;
             const char *a_block = g->A + (ic * g->a_rs + pc * g->a_cs) * es;
-            if (in_place_rows < mc)
+            if (in_place_rows < short_at)
                 tk_gemm_pack_a(packed_a, a_block + in_place_rows * g->a_rs * es, g->a_rs, g->a_cs,
-                               mc - in_place_rows, kc, mr, es);
+                               short_at - in_place_rows, kc, mr, es);
+            if (short_at < mc)
+                tk_gemm_pack_a(packed_a + (short_at - in_place_rows) * kc * es,
+                               a_block + short_at * g->a_rs * es, g->a_rs, g->a_cs, mc - short_at, kc,
+                               r->short_mr, es);
             for (int64_t jc = n0; jc < n1; jc += r->nc) {
                 const int64_t nc = TK_MIN(r->nc, n1 - jc), tail = nc % nr;
                 /* A narrow last column panel is packed and multiplied at half width. */
@@ -133,12 +139,11 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                                                    : packed_a + (ir - in_place_rows) * kc * es;
                     const int64_t m = TK_MIN(mr, mc - ir);
                     char *c = g->C + ((ic + ir) * g->ldc + jc) * es;
-                    for (int64_t jr = 0; jr < nc; jr += nr) {
-                        const int half = jr >= half_at;
-                        r->kernel[half][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha, a,
-                                                        g->a_rs, packed_b + jr * kc * es, beta,
-                                                        c + jr * es, g->ldc);
-                    }
+                    const tk_gemm_ukernel(*kernels)[2] = r->kernel[ir >= short_at];
+                    for (int64_t jr = 0; jr < nc; jr += nr)
+                        kernels[jr >= half_at][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha,
+                                                               a, g->a_rs, packed_b + jr * kc * es,
+                                                               beta, c + jr * es, g->ldc);
                 }
             }
         }

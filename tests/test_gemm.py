@@ -16,11 +16,11 @@ def tol(dtype, K=64):
     """Rounding of a length-K dot product of unit normals: relative plus absolute ~ eps * K."""
     return dict(rtol=50 * EPS[dtype], atol=4 * EPS[dtype] * max(K, 16))
 
-# 0, 1, primes, tall/skinny and sizes straddling every register tile (4x8, 6x16, 12x32) and a depth
-# block (kc = 256).
+# 0, 1, primes, tall/skinny and sizes straddling every register tile (4x8, 6x16, 12x32, and the
+# short-row / half-width tiles for the last panels) and a depth block (kc = 256).
 SHAPES = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (1, 7, 1), (7, 1, 13), (2, 3, 5), (13, 17, 19),
           (12, 32, 8), (25, 65, 31), (97, 1, 101), (1, 97, 101), (300, 5, 7), (5, 300, 7),
-          (61, 67, 257), (131, 45, 600)]
+          (61, 67, 257), (131, 45, 600), (32, 300, 50)]
 
 
 def c_module():
