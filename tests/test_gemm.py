@@ -134,7 +134,8 @@ def test_backends_agree_and_c_is_deterministic(dtype, rng, threads):
         results[n] = [c.matmul(a, b) for _ in range(2)]
         assert np.array_equal(results[n][0], results[n][1]), f"not bitwise repeatable at {n} threads"
         np.testing.assert_allclose(results[n][0], expect, **tol(dtype))
-    np.testing.assert_allclose(results[1][0], results[2][0], **tol(dtype))
+    # No reduction is split across threads, so even different thread counts agree bitwise.
+    assert all(np.array_equal(results[1][0], results[n][0]) for n in (2, 3))
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [
@@ -163,7 +164,7 @@ def test_batched_transposed_and_strided_operands(backend, dtype, rng):
 
 
 def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
-    c = c_module()
+    c_module()  # skips without the C core
     from tinygrad_ko._tk import ffi, lib
     batched = lib.tk_gemm_batched_f32 if dtype == np.float32 else lib.tk_gemm_batched_f64
     size = lib.tk_gemm_workspace_size_f32 if dtype == np.float32 else lib.tk_gemm_workspace_size_f64
@@ -179,7 +180,6 @@ def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
                 ffi.from_buffer(ctype, b), K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N,
                 ffi.from_buffer(work))
         np.testing.assert_allclose(out, 2.0 * np.matmul(a, b.T), **tol(dtype))
-    assert c is not None
 
 
 def test_mixed_and_integer_dtypes_follow_numpy(backend, rng):
