@@ -5,10 +5,14 @@ NumPy's, the ratio ours/NumPy (timed interleaved, best of --repeat), the max abs
 a float64 product, and our fraction of the machine's peak FP32 rate, which the script measures first
 with an FMA loop on every thread (tk_peak_flops_probe_f32, timed by the thread's CPU clock).
 
-    PYTHONPATH=. python benchmarks/bench_gemm.py [--threads 1 2] [--repeat 7] [--cpu-time] [--json PATH]
+    PYTHONPATH=. python benchmarks/bench_gemm.py [--threads 1 2] [--repeat 7] [--cpu-time]
+                                                 [--min-time S] [--json PATH]
 
---cpu-time times the 1-thread rows by the calling thread's CPU time (both libraries then run on that
-thread), which other jobs on a shared machine disturb far less; multi-thread rows always use wall time.
+--cpu-time times the 1-thread rows by the calling thread's CPU time (both libraries then run on
+that thread), which other jobs on a shared machine disturb far less; multi-thread rows always use
+wall time. A small --min-time (seconds per timed sample; a sample
+loops short calls up to it) with a large --repeat keeps the best single calls, which on a busy
+machine are the ones that found both cores free.
 """
 import threading
 import time
@@ -41,12 +45,12 @@ def peak_gflops(threads, iters=20_000_000):
     return sum(rates) / 1e9
 
 
-def measure(M, K, N, repeat, rng, timer):
+def measure(M, K, N, repeat, rng, timer, min_time):
     a = rng.standard_normal((M, K)).astype(np.float32)
     b = rng.standard_normal((K, N)).astype(np.float32)
     exact = a.astype(np.float64) @ b.astype(np.float64)
     best = race({"ours": lambda: kernels.matmul(a, b), "numpy": lambda: np.matmul(a, b)},
-                repeat=repeat, timer=timer)
+                repeat=repeat, timer=timer, min_time=min_time)
     flops = 2.0 * M * N * K
     return {"ours": flops / best["ours"] / 1e9, "numpy": flops / best["numpy"] / 1e9,
             "ratio": best["numpy"] / best["ours"], "err": max_abs_err(kernels.matmul(a, b), exact),
@@ -55,7 +59,8 @@ def measure(M, K, N, repeat, rng, timer):
 
 def main():
     args = parse_args(__doc__.splitlines()[0],
-                      cpu_time=dict(action="store_true", help="1-thread rows: time by thread CPU time"))
+                      cpu_time=dict(action="store_true", help="1-thread rows: time by thread CPU time"),
+                      min_time=dict(type=float, default=0.02, help="seconds per timed sample"))
     tg.set_backend("c")
     rng = np.random.default_rng(0)
     info = tg.backend_info()
@@ -70,7 +75,8 @@ def main():
         timer = time.thread_time if cpu else time.perf_counter
         for M, K, N in [(n, n, n) for n in SQUARES] + DL_SHAPES:
             shape = f"{M}^3" if M == K == N else f"({M}x{K})@({K}x{N})"
-            row = {"threads": threads, "shape": shape, **measure(M, K, N, args.repeat, rng, timer),
+            row = {"threads": threads, "shape": shape,
+                   **measure(M, K, N, args.repeat, rng, timer, args.min_time),
                    "timer": "thread cpu" if cpu else "wall"}
             row["peak_pct"] = 100.0 * row["ours"] / peak
             rows.append(row)

@@ -58,6 +58,8 @@ ffibuilder.set_source(
     '#include "tk.h"\nconst char *tk_build_flags(void) { return "%s"; }\n' % _flags,
     sources=[_relative(p) for p in sorted(glob.glob(os.path.join(HERE, "*.c")))],
     include_dirs=[_relative(HERE)],
+    # Kernel bodies live in headers compiled per ISA: editing one must rebuild the module.
+    depends=[_relative(p) for p in sorted(glob.glob(os.path.join(HERE, "*.h")))],
     extra_compile_args=compile_args(),
     extra_link_args=link_args(),
 )

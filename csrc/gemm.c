@@ -1,13 +1,12 @@
 /* gemm.c: C = alpha * op(A) @ op(B) + beta * C for float32/float64, row-major, any transpose and
- * leading dimension, plus a batched form. The BLIS design:
- *   JC (nc columns of C) -> PC (kc of depth: pack B) -> IC (mc rows: pack A)
- *     -> JR (nr-wide B micro-panel, stays in L1) -> IR (mr-tall A micro-panel) -> micro-kernel.
+ * leading dimension, plus a batched form. The BLIS design: five blocking loops around packed
+ * panels and a register-tile micro-kernel (gemm_block says which block stays in which cache).
  * The loops are written once over the element size; the typed parts (micro-kernel, packing) sit
  * behind the recipe of the ISA chosen at load (tk_simd_active).
  *
  * Threads: C is cut into a tm x tn grid of whole register tiles, one block per thread, each thread
- * running the sequential loops above with its own packing buffers. That is OpenMP over IC (rows)
- * or JC (columns), never over PC: no two threads ever add into the same C element, so there is no
+ * running the sequential loops with its own packing buffers. That is OpenMP over the row or column
+ * loops, never over the depth (PC): no two threads ever add into the same C element, so there is no
  * reduction, no barrier, and an element's arithmetic does not depend on the split (results are
  * bitwise identical for every thread count). The grid minimizes the busiest thread's padded tile
  * work plus its packing. Small problems, and calls made from inside an OpenMP parallel region
@@ -32,7 +31,8 @@ typedef struct {
 
 static const tk_gemm_recipe *active_recipe(int es) {
 #ifdef TK_GEMM_HAVE_X86
-    if (tk_simd_active >= TK_SIMD_AVX512) return es == 4 ? &tk_gemm_avx512_f32 : &tk_gemm_avx512_f64;
+    if (tk_simd_active >= TK_SIMD_AVX512)
+        return es == 4 ? &tk_gemm_avx512_f32 : &tk_gemm_avx512_f64;
     if (tk_simd_active >= TK_SIMD_AVX2) return es == 4 ? &tk_gemm_avx2_f32 : &tk_gemm_avx2_f64;
 #endif
     return es == 4 ? &tk_gemm_ref_f32 : &tk_gemm_ref_f64;
@@ -59,7 +59,8 @@ static int64_t slice_bytes(int64_t M, int64_t N, int64_t K, int es) {
     int64_t most = 0;
     for (int i = 0; i < 3; i++)
         if (recipes[i])
-            most = TK_MAX(most, packed_a_bytes(recipes[i], M, K, es) + packed_b_bytes(recipes[i], N, K, es));
+            most = TK_MAX(most, packed_a_bytes(recipes[i], M, K, es) +
+                                    packed_b_bytes(recipes[i], N, K, es));
     return most;
 }
 
@@ -68,8 +69,13 @@ static int64_t workspace_size(int64_t M, int64_t N, int64_t K, int es) {
     return slice_bytes(M, N, K, es) * tk_threads;
 }
 
-int64_t tk_gemm_workspace_size_f32(int64_t M, int64_t N, int64_t K) { return workspace_size(M, N, K, 4); }
-int64_t tk_gemm_workspace_size_f64(int64_t M, int64_t N, int64_t K) { return workspace_size(M, N, K, 8); }
+int64_t tk_gemm_workspace_size_f32(int64_t M, int64_t N, int64_t K) {
+    return workspace_size(M, N, K, 4);
+}
+
+int64_t tk_gemm_workspace_size_f64(int64_t M, int64_t N, int64_t K) {
+    return workspace_size(M, N, K, 8);
+}
 
 /* C := beta * C, for the K == 0 and alpha == 0 cases (beta == 0 writes zeros without reading C). */
 static void scale_c(const gemm_problem *g) {
@@ -103,15 +109,21 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
     for (int64_t ic = m0; ic < m1; ic += r->mc) {
         const int64_t mc = TK_MIN(r->mc, m1 - ic);
         /* In place, only a last partial row panel is packed (the kernel reads all MR rows). */
-        const int64_t in_place_rows = in_place ? mc / mr * mr : 0;
+        const int64_t in_place_rows = in_place ? mc / mr * mr : 0, tail_m = mc % mr;
+        /* A short last row panel is packed and multiplied with the short_mr-row kernel. */
+        const int64_t short_at = tail_m && tail_m <= r->short_mr ? mc - tail_m : mc;
         for (int64_t pc = 0; pc < g->K; pc += r->kc) {
             const int64_t kc = TK_MIN(r->kc, g->K - pc);
             /* Later depth blocks accumulate onto what the first one wrote. */
             const double beta = pc == 0 ? g->beta : 1.0;
             const char *a_block = g->A + (ic * g->a_rs + pc * g->a_cs) * es;
-            if (in_place_rows < mc)
+            if (in_place_rows < short_at)
                 tk_gemm_pack_a(packed_a, a_block + in_place_rows * g->a_rs * es, g->a_rs, g->a_cs,
-                               mc - in_place_rows, kc, mr, es);
+                               short_at - in_place_rows, kc, mr, es);
+            if (short_at < mc)
+                tk_gemm_pack_a(packed_a + (short_at - in_place_rows) * kc * es,
+                               a_block + short_at * g->a_rs * es, g->a_rs, g->a_cs, mc - short_at, kc,
+                               r->short_mr, es);
             for (int64_t jc = n0; jc < n1; jc += r->nc) {
                 const int64_t nc = TK_MIN(r->nc, n1 - jc), tail = nc % nr;
                 /* A narrow last column panel is packed and multiplied at half width. */
@@ -119,20 +131,19 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                 const char *b_block = g->B + (pc * g->b_rs + jc * g->b_cs) * es;
                 tk_gemm_pack_b(packed_b, b_block, g->b_rs, g->b_cs, kc, half_at, nr, es);
                 if (half_at < nc)
-                    tk_gemm_pack_b(packed_b + half_at * kc * es, b_block + half_at * g->b_cs * es, g->b_rs,
-                                   g->b_cs, kc, tail, nr / 2, es);
+                    tk_gemm_pack_b(packed_b + half_at * kc * es, b_block + half_at * g->b_cs * es,
+                                   g->b_rs, g->b_cs, kc, tail, nr / 2, es);
                 for (int64_t ir = 0; ir < mc; ir += mr) {
                     const int in_place_panel = ir < in_place_rows;
                     const char *a = in_place_panel ? a_block + ir * g->a_rs * es
                                                    : packed_a + (ir - in_place_rows) * kc * es;
                     const int64_t m = TK_MIN(mr, mc - ir);
                     char *c = g->C + ((ic + ir) * g->ldc + jc) * es;
-                    for (int64_t jr = 0; jr < nc; jr += nr) {
-                        const int half = jr >= half_at;
-                        r->kernel[half][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha, a, g->a_rs,
-                                                        packed_b + jr * kc * es, beta, c + jr * es,
-                                                        g->ldc);
-                    }
+                    const tk_gemm_ukernel(*kernels)[2] = r->kernel[ir >= short_at];
+                    for (int64_t jr = 0; jr < nc; jr += nr)
+                        kernels[jr >= half_at][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha,
+                                                               a, g->a_rs, packed_b + jr * kc * es,
+                                                               beta, c + jr * es, g->ldc);
                 }
             }
         }
@@ -141,16 +152,31 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Splits the tiles of C over `threads` as a tm x tn grid: the busiest thread's padded tile work
- * (rows * cols) plus its packing (rows + cols, weighted: packing moves data without FMAs). */
-static void choose_grid(int64_t M, int64_t N, const tk_gemm_recipe *r, int threads, int *tm, int *tn) {
-    const int64_t tiles_m = ceil_div(M, r->mr), tiles_n = ceil_div(N, r->nr);
+/* Columns the kernels compute for n columns: whole panels, the tail as a half or a whole panel. */
+static int64_t computed_cols(int64_t n, int nr) {
+    const int64_t tail = n % nr;
+    return n - tail + (tail == 0 ? 0 : 2 * tail <= nr ? nr / 2 : nr);
+}
+
+/* Splits the tiles of C over `threads` as a tm x tn grid, minimizing the busiest thread's cost in
+ * FMA-port cycles per depth step: its computed tile work rows * cols / nr (nr = lanes x 2 ports)
+ * plus packing at about one element per cycle: all its columns of B, and its rows of A (a quarter
+ * of that when A is read in place, which only streams it). The first blocks get ceil(tiles/parts)
+ * tiles each; the last takes what is left, tail included. */
+static void choose_grid(const gemm_problem *g, const tk_gemm_recipe *r, int threads, int *tm,
+                        int *tn) {
+    const int64_t tiles_m = ceil_div(g->M, r->mr), tiles_n = ceil_div(g->N, r->nr);
     double best = -1;
     for (int rows = 1; rows <= threads; rows++) {
         if (threads % rows) continue;
         const int cols = threads / rows;
-        const double h = (double)ceil_div(tiles_m, rows) * r->mr, w = (double)ceil_div(tiles_n, cols) * r->nr;
-        const double cost = h * w + 8.0 * (h + w);
+        const double h = (double)ceil_div(tiles_m, rows) * r->mr;
+        const int64_t block = ceil_div(tiles_n, cols) * r->nr;
+        const int64_t last = g->N - (ceil_div(g->N, block) - 1) * block;
+        const int64_t w =
+            TK_MAX(computed_cols(TK_MIN(block, g->N), r->nr), computed_cols(last, r->nr));
+        const int in_place = g->a_cs == 1 && w <= IN_PLACE_A_MAX_PANELS * r->nr;
+        const double cost = h * (double)w / r->nr + (double)w + (in_place ? h / 4 : h);
         if (best < 0 || cost < best) best = cost, *tm = rows, *tn = cols;
     }
 }
@@ -184,7 +210,7 @@ static void gemm_run(const gemm_problem *g, char *workspace) {
         tid = omp_get_thread_num();
         nt = omp_get_num_threads();
 #endif
-        choose_grid(g->M, g->N, r, nt, &tm, &tn);
+        choose_grid(g, r, nt, &tm, &tn);
         const int64_t rows = ceil_div(ceil_div(g->M, r->mr), tm) * r->mr;
         const int64_t cols = ceil_div(ceil_div(g->N, r->nr), tn) * r->nr;
         const int64_t m0 = (tid / tn) * rows, n0 = (tid % tn) * cols;
@@ -232,7 +258,8 @@ static void gemm_batched(gemm_problem g, int64_t batch, int64_t stride_a, int64_
 #endif
     const int per_batch = g.M > 0 && g.N > 0 && g.K > 0 && g.alpha != 0;
     const int small = threads_for(g.M, g.N, g.K, active_recipe(es)) < threads;
-    if (threads > 1 && per_batch && batch >= threads && (small || batch % threads == 0 || batch >= 4 * threads)) {
+    const int whole_gemms = small || batch % threads == 0 || batch >= 4 * threads;
+    if (threads > 1 && per_batch && batch >= threads && whole_gemms) {
         const tk_gemm_recipe *r = active_recipe(es);
         const int64_t slice = slice_bytes(g.M, g.N, g.K, es);
 #pragma omp parallel for num_threads(threads) schedule(static)

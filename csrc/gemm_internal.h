@@ -13,14 +13,16 @@ typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, c
                                 int64_t a_rs, const void *b, double beta, void *c, int64_t ldc);
 
 /* One ISA's GEMM recipe: the register tile (mr x nr), the cache blocking around it, and its
- * micro-kernels: [0][*] full width nr, [1][*] half width nr/2 (a last narrow column panel would
- * otherwise waste up to half its FMAs on zero padding); [*][0] packed A, [*][1] A read in place.
- * kc: depth of one packed panel pair; mc: rows of the packed A block (kept in L2);
- * nc: columns of the packed B panel. */
+ * micro-kernels kernel[short][half][in_place]: short = 1 has short_mr rows and half = 1 nr/2
+ * columns, for a last row or column panel that would otherwise spend a third or half of its FMAs
+ * on zero padding; in_place = 1 reads A in place instead of from its packed panel.
+ * kc: depth of one packed block pair; mc: rows of the packed A block; nc: columns of the packed B
+ * block. mc must be a multiple of mr and nc of nr (the workspace size relies on it), nr even,
+ * short_mr < mr. */
 typedef struct {
-    int mr, nr;
+    int mr, nr, short_mr;
     int64_t mc, kc, nc;
-    tk_gemm_ukernel kernel[2][2];
+    tk_gemm_ukernel kernel[2][2][2];
 } tk_gemm_recipe;
 
 extern const tk_gemm_recipe tk_gemm_ref_f32, tk_gemm_ref_f64;

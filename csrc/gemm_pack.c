@@ -81,12 +81,14 @@ static inline __attribute__((always_inline)) void pack_panels(char *TK_RESTRICT 
              * small register blocks) and write the panel sequentially; the writes stay in L1,
              * the reads prefetch as streams. */
             for (int64_t p = pack_rows_transposed(panel, block, rs, k, w, es); p < k; p++)
-                for (int i = 0; i < w; i++) memcpy(panel + (p * w + i) * es, block + (i * rs + p) * es, es);
+                for (int i = 0; i < w; i++)
+                    memcpy(panel + (p * w + i) * es, block + (i * rs + p) * es, es);
         } else {
             /* Edge panel: copy `rows`, zero the rest of the width. */
             for (int64_t p = 0; p < k; p++) {
                 char *out = panel + p * w * es;
-                for (int64_t i = 0; i < rows; i++) memcpy(out + i * es, block + (i * rs + p * cs) * es, es);
+                for (int64_t i = 0; i < rows; i++)
+                    memcpy(out + i * es, block + (i * rs + p * cs) * es, es);
                 for (int64_t i = rows; i < w; i++) memset(out + i * es, 0, es);
             }
         }

@@ -1,7 +1,7 @@
 /* gemm_ukernel_avx512.c: the micro-kernel body compiled for AVX-512 (32 zmm registers).
  * Tiles: 12 x 32 (f32) and 12 x 16 (f64): 24 accumulators + 2 B vectors + broadcasts, so every
- * depth step does 24 FMAs for 2 vector loads and 12 broadcasts. Half-width 12 x 16 and 12 x 8 tiles
- * serve a last narrow column panel. */
+ * depth step does 24 FMAs for 2 vector loads and 12 broadcasts. The half-width and 8-row variants
+ * serve a narrow last column panel and a short last row panel. */
 #include "gemm_internal.h"
 
 #ifdef TK_GEMM_HAVE_X86
@@ -21,6 +21,20 @@
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
+#define UK_NAME ukernel_avx512_f32_short
+#define UK_T float
+#define UK_LANES 16
+#define UK_MR 8
+#define UK_NV 2
+#include "gemm_ukernel.h"
+
+#define UK_NAME ukernel_avx512_f32_short_half
+#define UK_T float
+#define UK_LANES 16
+#define UK_MR 8
+#define UK_NV 1
+#include "gemm_ukernel.h"
+
 #define UK_NAME ukernel_avx512_f64
 #define UK_T double
 #define UK_LANES 8
@@ -35,10 +49,26 @@
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
-/* {mr, nr, mc, kc, nc, {{kernel, A in place}, {half width, half width with A in place}}}:
- * B block kc x nc near 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
-const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 1536, 256, 1024,
-                                         {{ukernel_avx512_f32, ukernel_avx512_f32_strided}, {ukernel_avx512_f32_half, ukernel_avx512_f32_half_strided}}};
-const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 768, 256, 512,
-                                         {{ukernel_avx512_f64, ukernel_avx512_f64_strided}, {ukernel_avx512_f64_half, ukernel_avx512_f64_half_strided}}};
+#define UK_NAME ukernel_avx512_f64_short
+#define UK_T double
+#define UK_LANES 8
+#define UK_MR 8
+#define UK_NV 2
+#include "gemm_ukernel.h"
+
+#define UK_NAME ukernel_avx512_f64_short_half
+#define UK_T double
+#define UK_LANES 8
+#define UK_MR 8
+#define UK_NV 1
+#include "gemm_ukernel.h"
+
+/* {mr, nr, short_mr, mc, kc, nc, kernel[short][half width][A in place]}: B block kc x nc near
+ * 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
+const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 8, 1536, 256, 1024,
+    {{{ukernel_avx512_f32, ukernel_avx512_f32_strided}, {ukernel_avx512_f32_half, ukernel_avx512_f32_half_strided}},
+     {{ukernel_avx512_f32_short, ukernel_avx512_f32_short_strided}, {ukernel_avx512_f32_short_half, ukernel_avx512_f32_short_half_strided}}}};
+const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 8, 768, 256, 512,
+    {{{ukernel_avx512_f64, ukernel_avx512_f64_strided}, {ukernel_avx512_f64_half, ukernel_avx512_f64_half_strided}},
+     {{ukernel_avx512_f64_short, ukernel_avx512_f64_short_strided}, {ukernel_avx512_f64_short_half, ukernel_avx512_f64_short_half_strided}}}};
 #endif

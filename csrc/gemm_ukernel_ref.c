@@ -1,7 +1,7 @@
 /* gemm_ukernel_ref.c: the portable micro-kernels, always built: the fallback on any CPU and the
  * ground truth the SIMD builds are tested against. 16-byte GCC vectors lower to SSE/NEON or to
- * plain scalar code, so this file needs no target flags. Tiles: 4 x 8 (f32), 4 x 4 (f64), and
- * half-width 4 x 4 / 4 x 2 for a last narrow column panel. */
+ * plain scalar code, so this file needs no target flags. Tiles: 4 x 8 (f32), 4 x 4 (f64); the
+ * half-width and 2-row variants serve a narrow last column panel and a short last row panel. */
 #include "gemm_internal.h"
 
 #define UK_NAME ukernel_ref_f32
@@ -15,6 +15,20 @@
 #define UK_T float
 #define UK_LANES 4
 #define UK_MR 4
+#define UK_NV 1
+#include "gemm_ukernel.h"
+
+#define UK_NAME ukernel_ref_f32_short
+#define UK_T float
+#define UK_LANES 4
+#define UK_MR 2
+#define UK_NV 2
+#include "gemm_ukernel.h"
+
+#define UK_NAME ukernel_ref_f32_short_half
+#define UK_T float
+#define UK_LANES 4
+#define UK_MR 2
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
@@ -32,9 +46,25 @@
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
-/* {mr, nr, mc, kc, nc, {{kernel, A in place}, {half width, half width with A in place}}}:
- * B block kc x nc near 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
-const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 1536, 256, 1024,
-                                         {{ukernel_ref_f32, ukernel_ref_f32_strided}, {ukernel_ref_f32_half, ukernel_ref_f32_half_strided}}};
-const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 768, 256, 512,
-                                         {{ukernel_ref_f64, ukernel_ref_f64_strided}, {ukernel_ref_f64_half, ukernel_ref_f64_half_strided}}};
+#define UK_NAME ukernel_ref_f64_short
+#define UK_T double
+#define UK_LANES 2
+#define UK_MR 2
+#define UK_NV 2
+#include "gemm_ukernel.h"
+
+#define UK_NAME ukernel_ref_f64_short_half
+#define UK_T double
+#define UK_LANES 2
+#define UK_MR 2
+#define UK_NV 1
+#include "gemm_ukernel.h"
+
+/* {mr, nr, short_mr, mc, kc, nc, kernel[short][half width][A in place]}: B block kc x nc near
+ * 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
+const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 2, 1536, 256, 1024,
+    {{{ukernel_ref_f32, ukernel_ref_f32_strided}, {ukernel_ref_f32_half, ukernel_ref_f32_half_strided}},
+     {{ukernel_ref_f32_short, ukernel_ref_f32_short_strided}, {ukernel_ref_f32_short_half, ukernel_ref_f32_short_half_strided}}}};
+const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 2, 768, 256, 512,
+    {{{ukernel_ref_f64, ukernel_ref_f64_strided}, {ukernel_ref_f64_half, ukernel_ref_f64_half_strided}},
+     {{ukernel_ref_f64_short, ukernel_ref_f64_short_strided}, {ukernel_ref_f64_short_half, ukernel_ref_f64_short_half_strided}}}};

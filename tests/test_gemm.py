@@ -16,11 +16,11 @@ def tol(dtype, K=64):
     """Rounding of a length-K dot product of unit normals: relative plus absolute ~ eps * K."""
     return dict(rtol=50 * EPS[dtype], atol=4 * EPS[dtype] * max(K, 16))
 
-# 0, 1, primes, tall/skinny and sizes straddling every register tile (4x8, 6x16, 12x32) and a depth
-# block (kc = 256).
+# 0, 1, primes, tall/skinny and sizes straddling every register tile (4x8, 6x16, 12x32, and the
+# short-row / half-width tiles for the last panels) and a depth block (kc = 256).
 SHAPES = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (1, 7, 1), (7, 1, 13), (2, 3, 5), (13, 17, 19),
           (12, 32, 8), (25, 65, 31), (97, 1, 101), (1, 97, 101), (300, 5, 7), (5, 300, 7),
-          (61, 67, 257), (131, 45, 600)]
+          (61, 67, 257), (131, 45, 600), (32, 300, 50)]
 
 
 def c_module():
@@ -134,7 +134,8 @@ def test_backends_agree_and_c_is_deterministic(dtype, rng, threads):
         results[n] = [c.matmul(a, b) for _ in range(2)]
         assert np.array_equal(results[n][0], results[n][1]), f"not bitwise repeatable at {n} threads"
         np.testing.assert_allclose(results[n][0], expect, **tol(dtype))
-    np.testing.assert_allclose(results[1][0], results[2][0], **tol(dtype))
+    # No reduction is split across threads, so even different thread counts agree bitwise.
+    assert all(np.array_equal(results[1][0], results[n][0]) for n in (2, 3))
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [
@@ -163,7 +164,7 @@ def test_batched_transposed_and_strided_operands(backend, dtype, rng):
 
 
 def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
-    c = c_module()
+    c_module()  # skips without the C core
     from tinygrad_ko._tk import ffi, lib
     batched = lib.tk_gemm_batched_f32 if dtype == np.float32 else lib.tk_gemm_batched_f64
     size = lib.tk_gemm_workspace_size_f32 if dtype == np.float32 else lib.tk_gemm_workspace_size_f64
@@ -175,10 +176,10 @@ def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
         out = np.full((batch, M, N), np.nan, dtype)
         work = np.zeros(size(M, N, K) + 64, np.uint8)
         work = work[-work.__array_interface__["data"][0] % 64:]
-        batched(0, 1, batch, M, N, K, 2.0, ffi.from_buffer(ctype, a), K, M * K, ffi.from_buffer(ctype, b),
-                K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N, ffi.from_buffer(work))
+        batched(0, 1, batch, M, N, K, 2.0, ffi.from_buffer(ctype, a), K, M * K,
+                ffi.from_buffer(ctype, b), K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N,
+                ffi.from_buffer(work))
         np.testing.assert_allclose(out, 2.0 * np.matmul(a, b.T), **tol(dtype))
-    assert c is not None
 
 
 def test_mixed_and_integer_dtypes_follow_numpy(backend, rng):

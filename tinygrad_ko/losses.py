@@ -33,7 +33,10 @@ EPSILON = 1e-7  # keras.backend.epsilon()
 def _tensor(x, dtype=None):
     if isinstance(x, Tensor):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
-    arr = np.asarray(x)
+    # lists and Python numbers follow Tensor() (float32, as tf.convert_to_tensor): seed 004's
+    # `scce([1, 2], [[0.05, 0.95, 0], ...]).numpy()` prints Keras's 1.1769392; arrays keep their
+    # float dtype
+    arr = np.asarray(x) if isinstance(x, (np.ndarray, np.generic)) else Tensor(x).data
     if dtype is None and arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     return Tensor(arr if dtype is None else arr.astype(dtype, copy=False))
@@ -89,6 +92,19 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     >>> binary_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])   # [0.916, 0.714]
     """
     return _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)
+
+
+def binary_crossentropy_per_entry(target, output, from_logits=False):
+    """Keras's `keras.backend.binary_crossentropy(target, output, from_logits)`: one loss per
+    entry, no mean over the last axis (with from_logits=True,
+    tf.nn.sigmoid_cross_entropy_with_logits). target and output have the same shape.
+
+    >>> binary_crossentropy_per_entry([0., 1., 0.5], [1., -1., 0.], from_logits=True)
+    ... # [1.3133, 1.3133, 0.6931]
+    """
+    target, output = _pred_and_true(target, output)
+    return F.binary_cross_entropy(output, target, from_logits=from_logits, reduction="none",
+                                  axis=None)
 
 
 def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis,
@@ -157,7 +173,17 @@ mae = MAE = mean_absolute_error
 
 # ---- loss classes ----
 
-REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight")
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight",
+              "auto")
+
+
+class Reduction:
+    """tf.keras 2's reduction names (seed 004: `reduction=tf.keras.losses.Reduction.SUM`); Keras 3
+    takes the strings. AUTO is "sum_over_batch_size" outside a distribution strategy."""
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
 
 
 class Loss:
@@ -168,6 +194,7 @@ class Loss:
         if reduction not in REDUCTIONS:
             raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
                              f"{REDUCTIONS}. Received: reduction={reduction!r}")
+        reduction = "sum_over_batch_size" if reduction == Reduction.AUTO else reduction
         self.name, self.reduction, self.dtype = name, reduction, dtype
 
     def call(self, y_true, y_pred):

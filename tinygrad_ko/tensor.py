@@ -141,6 +141,11 @@ class Tensor:
     def __float__(self): return float(self.data.item())
     def __int__(self): return int(self.data.item())
     def __repr__(self): return _repr(self)
+    # '{:.4f}'.format(loss) as with a tf scalar tensor (seed 001); a spec on n-d data raises
+    def __format__(self, spec): return format(self.data, spec) if spec else str(self)
+    # np.sum(loss), np.around(loss, 5) see the array, as they see a tf tensor's (seed 004)
+    def __array_function__(self, func, types, args, kwargs):
+        return func(*_as_arrays(args), **_as_arrays(kwargs))
     def __reduce__(self): return _rebuild, (self.data, self.requires_grad)
 
     # ***** autograd *****
@@ -239,6 +244,16 @@ def _as_numpy(data, dtype, copy):
     return array.copy() if copy and array is data else array
 
 
+def _as_arrays(value):
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_arrays(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_arrays(v) for k, v in value.items()}
+    return value
+
+
 def _rebuild(data, requires_grad):
     """Unpickling and deepcopy give a leaf with the same data and requires_grad (no graph)."""
     t = Tensor(data)
@@ -314,7 +329,9 @@ def _reduced_count(x, axis):
 
 
 def _mean(x, axis, keepdims):
-    return x.sum(axis, keepdims) * (1.0 / max(_reduced_count(x, axis), 1))
+    # a division, not a product with the reciprocal: the same bits as np.mean (seed 004 asserts
+    # np.array_equal(keras.losses.mse(...), np.mean(...)))
+    return x.sum(axis, keepdims) / max(_reduced_count(x, axis), 1)
 
 
 def _var(x, axis, keepdims, ddof):
@@ -456,6 +473,12 @@ def pad(x, pad_width, value=0.0):
 
 def _created(array, dtype, requires_grad):
     return Tensor(array, requires_grad=requires_grad, dtype=dtype)
+
+
+def variable(value, dtype=None):
+    """A leaf tensor that optimizers update in place (Keras's `keras.Variable(10.0)`): a Tensor of
+    `value` with requires_grad=True (float32 for Python floats, like tf.Variable)."""
+    return Tensor(value, requires_grad=True, dtype=dtype)
 
 
 def zeros(*shape, dtype=None, requires_grad=False):

@@ -173,7 +173,15 @@ def _batched_matmul(a, b):
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
-    batched(trans_a, trans_b, out.size // (M * N), M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
+    batch = out.size // (M * N)
+    if stride_b == 0 and not trans_a and stride_a == M * lda:
+        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
+        # N-D input): fewer edge tiles and one thread split over all the rows.
+        gemm = _GEMM[out.dtype][0]
+        gemm(0, trans_b, batch * M, N, K, 1.0, _pointer(a, ctype), lda, _pointer(b, ctype), ldb, 0.0,
+             ffi.from_buffer(ctype, out), N, _workspace(workspace_size(batch * M, N, K)))
+        return out
+    batched(trans_a, trans_b, batch, M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
             _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out),
             N, M * N, _workspace(workspace_size(M, N, K)))
     return out
@@ -194,6 +202,17 @@ def _conv_workspace(nbytes):
         cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
         _conv_scratch.workspace = cached
     return cached[1]
+
+
+def _aligned_empty(shape, dtype):
+    """np.empty whose data starts on a 64-byte boundary: the kernels' whole-vector stores into it
+    then never straddle two cache lines (NumPy's large arrays start 16 bytes past one)."""
+    count = 1
+    for n in shape:
+        count *= n
+    raw = np.empty(count * dtype.itemsize + 64, np.uint8)
+    start = -raw.__array_interface__["data"][0] % 64
+    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
@@ -220,7 +239,7 @@ def conv2d_forward(x, w, b, stride, dilation, padding):
     kh, kw, _, o = w.shape
     out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
     out_w = (wd + padding[2] + padding[3] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
-    y = np.empty((n, out_h, out_w, o), x.dtype)
+    y = _aligned_empty((n, out_h, out_w, o), x.dtype)
     if y.size == 0:
         return y
     geometry = _geometry(x.shape, w.shape, (out_h, out_w), stride, dilation, padding)
@@ -229,7 +248,7 @@ def conv2d_forward(x, w, b, stride, dilation, padding):
 
 def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
     n, out_h, out_w, _ = dy.shape
-    dx = np.empty((n, *input_hw, w.shape[2]), dy.dtype)
+    dx = _aligned_empty((n, *input_hw, w.shape[2]), dy.dtype)
     if dx.size == 0:
         return dx
     geometry = _geometry(dx.shape, w.shape, (out_h, out_w), stride, dilation, padding)

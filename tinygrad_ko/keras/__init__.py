@@ -15,7 +15,8 @@ from . import (activations, backend, callbacks, datasets, initializers, layers, 
                models, optimizers, regularizers, utils)
 from ..model import Model, Sequential
 from ..nn import Input
+from ..tensor import variable as Variable
 
-__all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers",
-           "utils"]
+__all__ = ["Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks",
+           "datasets", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+           "regularizers", "utils"]

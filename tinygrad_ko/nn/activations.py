@@ -8,7 +8,14 @@ Layers take ``activation=`` as one of these names, a callable, or None (linear).
 ValueError listing the valid names (and the closest one) for an unknown name.
 """
 from .. import functional as F
+from ..tensor import Tensor
 from ._naming import unknown_name_error
+
+
+def _tensor(x):
+    """Keras's activations take any tensor-like (seed 001 passes `tf.constant([0.8])`): lists and
+    NumPy arrays become constant Tensors."""
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def linear(x):
@@ -18,17 +25,17 @@ def linear(x):
 
 def relu(x):
     """max(x, 0)."""
-    return x.relu()
+    return _tensor(x).relu()
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x))."""
-    return x.sigmoid()
+    return _tensor(x).sigmoid()
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return x.tanh()
+    return _tensor(x).tanh()
 
 
 def softmax(x, axis=-1):
@@ -39,22 +46,22 @@ def softmax(x, axis=-1):
 
 def leaky_relu(x, negative_slope=0.2):
     """x for x >= 0, ``negative_slope * x`` below (Keras's default slope 0.2)."""
-    return x.leaky_relu(negative_slope)
+    return _tensor(x).leaky_relu(negative_slope)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, ``alpha * (exp(x) - 1)`` below."""
-    return x.elu(alpha)
+    return _tensor(x).elu(alpha)
 
 
 def gelu(x, approximate=False):
     """x * Phi(x) (exact erf form by default, as Keras; ``approximate=True``: the tanh form)."""
-    return x.gelu(approximate=approximate)
+    return _tensor(x).gelu(approximate=approximate)
 
 
 def softplus(x):
     """log(1 + exp(x))."""
-    return x.softplus()
+    return _tensor(x).softplus()
 
 
 _BY_NAME = {fn.__name__: fn for fn in
