@@ -210,14 +210,18 @@ def test_download_checksum_mismatch_leaves_nothing(isolated_env):
 
 def test_download_404_and_no_network_explain_how_to_get_data(isolated_env):
     (isolated_env / "www").mkdir()
+    sha = {stem + ".gz": "0" * 64 for stem in FILES}
     with serve(isolated_env / "www") as (url, _):
-        with pytest.raises(DataUnavailableError, match="apt-get install dataset-tiny-mnist"):
-            tiny_dataset(base_url=url).load_data()
+        with pytest.raises(DataUnavailableError, match="404") as info:
+            tiny_dataset(base_url=url, sha256=sha).load_data()
+    assert "apt-get install dataset-tiny-mnist" in str(info.value)
     with socket.socket() as s:  # a port on which nothing listens
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}/"
     with pytest.raises(DataUnavailableError, match="TINYGRAD_KO_DATA") as info:
+        tiny_dataset(base_url=closed, sha256=sha).load_data()
+    assert "load_data(path=" in str(info.value) and "refused" in str(info.value).lower()
+    with pytest.raises(DataUnavailableError, match="no published SHA-256"):
         tiny_dataset(base_url=closed).load_data()
-    assert "load_data(path=" in str(info.value)
     cached = isolated_env / "cache" / "tinygrad_ko" / "tiny-mnist"
     assert os.listdir(cached) == []

@@ -187,6 +187,9 @@ class IdxDataset:
 
     def _fetch(self, filename, directory):
         url = self.base_url.rstrip("/") + "/" + filename
+        if filename not in self.sha256:
+            raise DataUnavailableError(self._how_to_get(f"no published SHA-256 for {filename}, "
+                                                        f"so it is not downloaded unverified"))
         destination = os.path.join(directory, filename)
         fd, partial = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
         umask = os.umask(0)

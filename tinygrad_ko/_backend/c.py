@@ -204,6 +204,17 @@ def _conv_workspace(nbytes):
     return cached[1]
 
 
+def _aligned_empty(shape, dtype):
+    """np.empty whose data starts on a 64-byte boundary: the kernels' whole-vector stores into it
+    then never straddle two cache lines (NumPy's large arrays start 16 bytes past one)."""
+    count = 1
+    for n in shape:
+        count *= n
+    raw = np.empty(count * dtype.itemsize + 64, np.uint8)
+    start = -raw.__array_interface__["data"][0] % 64
+    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
+
+
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
     # the field order of tk_conv2d_geometry
     return ffi.new("tk_conv2d_geometry *", [*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride,
@@ -228,7 +239,7 @@ def conv2d_forward(x, w, b, stride, dilation, padding):
     kh, kw, _, o = w.shape
     out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
     out_w = (wd + padding[2] + padding[3] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
-    y = np.empty((n, out_h, out_w, o), x.dtype)
+    y = _aligned_empty((n, out_h, out_w, o), x.dtype)
     if y.size == 0:
         return y
     geometry = _geometry(x.shape, w.shape, (out_h, out_w), stride, dilation, padding)
@@ -237,7 +248,7 @@ def conv2d_forward(x, w, b, stride, dilation, padding):
 
 def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
     n, out_h, out_w, _ = dy.shape
-    dx = np.empty((n, *input_hw, w.shape[2]), dy.dtype)
+    dx = _aligned_empty((n, *input_hw, w.shape[2]), dy.dtype)
     if dx.size == 0:
         return dx
     geometry = _geometry(dx.shape, w.shape, (out_h, out_w), stride, dilation, padding)
