@@ -121,6 +121,11 @@ def test_views_need_no_copy_and_are_exact(backend, dtype, rng):
         expect = reference(a, b)
         np.testing.assert_allclose(kernels.matmul(a, b), expect, **tol(dtype), err_msg=name)
         np.testing.assert_allclose(kernels.matmul(b.T, a.T), expect.T, **tol(dtype), err_msg=name)
+    # Short, wide right operands with negative and zero row strides (B read in place).
+    rights = {"reversed": big[49:10:-1, 5:70], "broadcast": np.broadcast_to(big[0, :65], (39, 65))}
+    for name, right in rights.items():
+        np.testing.assert_allclose(kernels.matmul(b.T, right), reference(b.T, right), **tol(dtype),
+                                   err_msg=name)
 
 
 def test_backends_agree_and_c_is_deterministic(dtype, rng, threads):
