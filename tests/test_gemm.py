@@ -187,6 +187,23 @@ def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
         np.testing.assert_allclose(out, 2.0 * np.matmul(a, b.T), **tol(dtype))
 
 
+def test_cached_small_workspace_covers_every_small_problem(dtype, rng, threads):
+    # c.py skips the size query for M, N, K <= SMALL_GEMM: the cached size must bound them all,
+    # for any thread count.
+    c = c_module()
+    from tinygrad_ko._tk import lib
+    size = lib.tk_gemm_workspace_size_f32 if dtype == np.float32 else lib.tk_gemm_workspace_size_f64
+    edges = [1, 2, 5, 7, 13, 31, c.SMALL_GEMM - 1, c.SMALL_GEMM]
+    for n in (1, 3, 8):
+        threads(n)
+        bound = c._small_gemm_bytes[np.dtype(dtype)]
+        assert bound == size(c.SMALL_GEMM, c.SMALL_GEMM, c.SMALL_GEMM)
+        for M in edges:
+            for N in edges:
+                for K in edges:
+                    assert size(M, N, K) <= bound, (n, M, N, K)
+
+
 def test_mixed_and_integer_dtypes_follow_numpy(backend, rng):
     a32, b64 = random(rng, (3, 4), np.float32), random(rng, (4, 2), np.float64)
     out = kernels.matmul(a32, b64)
