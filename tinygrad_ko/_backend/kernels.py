@@ -28,7 +28,9 @@ def matmul(a, b):
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}")
     if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
         raise ValueError(f"matmul: inner dimensions differ: {a_shape} @ {b_shape}")
-    if len(a_shape) > 2 or len(b_shape) > 2:
+    # Batch axes always broadcast when equal or when one side has none; np.broadcast_shapes costs
+    # several microseconds, more than a small matmul.
+    if len(a_shape) > 2 and len(b_shape) > 2 and a_shape[:-2] != b_shape[:-2]:
         try:
             np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
         except ValueError:
