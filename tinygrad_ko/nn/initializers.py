@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._naming import unknown_name_error
+from .._lookup import unknown_name_error
 
 # Keras divides the truncated-normal stddev by this constant, the stddev of a unit normal truncated
 # to [-2, 2], so that the truncated draws end up with the requested variance.

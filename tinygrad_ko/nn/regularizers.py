@@ -9,7 +9,7 @@ current weights, and the training loop adds their sum to the loss::
 
 L1: ``l1 * sum(|w|)``; L2: ``l2 * sum(w ** 2)`` (no 1/2, as in Keras); L1L2: both.
 """
-from ._naming import unknown_name_error
+from .._lookup import unknown_name_error
 
 
 def _factor(name, value):
