@@ -14,8 +14,9 @@ from .._tk import ffi, lib
 
 # Pointer type per dtype.char (dtype.name builds a new string per call, ~3 us; cffi type-string
 # lookups are a measurable part of a small kernel's cost, so the types are parsed once).
-_CTYPES = {char: ffi.typeof(ctype) for char, ctype in (
-    ("f", "float[]"), ("d", "double[]"), ("i", "int32_t[]"), ("l", "int64_t[]"), ("q", "int64_t[]"))}
+_CTYPES = {char: ffi.typeof(ctype) for char, ctype in (("f", "float[]"), ("d", "double[]"),
+                                                       ("i", "int32_t[]"), ("l", "int64_t[]"),
+                                                       ("q", "int64_t[]"))}
 # Workspaces come from one cached buffer per Python thread (cffi releases the GIL, so two threads
 # may run kernels at once), grown on demand, never allocated per call.
 _scratch = threading.local()
