@@ -1,5 +1,5 @@
 /* conv2d_ukernel_avx2.c: the conv2d tile kernels for AVX2+FMA (16 ymm registers: 6x2 tiles).
- * The body is conv2d_ukernel.h, included once per dtype. */
+ * The body is conv2d_ukernel.h, instantiated per dtype by conv2d_ukernel_dtypes.h. */
 #pragma GCC target("avx2,fma")
 #include "conv2d_internal.h"
 
@@ -11,12 +11,4 @@
 #define CK_WG_VECS 2
 #define CK_KC_BYTES 16384
 
-#define CK_T float
-#define CK_SUF f32
-#include "conv2d_ukernel.h"
-#undef CK_T
-#undef CK_SUF
-
-#define CK_T double
-#define CK_SUF f64
-#include "conv2d_ukernel.h"
+#include "conv2d_ukernel_dtypes.h"

@@ -1,6 +1,6 @@
 /* conv2d_ukernel_ref.c: the conv2d tile kernels in portable C with 16-byte vectors (SSE2 on x86-64,
  * whatever the target has elsewhere); always built, the fallback.
- * The body is conv2d_ukernel.h, included once per dtype. */
+ * The body is conv2d_ukernel.h, instantiated per dtype by conv2d_ukernel_dtypes.h. */
 #include "conv2d_internal.h"
 
 #define CK_ISA ref
@@ -11,12 +11,4 @@
 #define CK_WG_VECS 2
 #define CK_KC_BYTES 16384
 
-#define CK_T float
-#define CK_SUF f32
-#include "conv2d_ukernel.h"
-#undef CK_T
-#undef CK_SUF
-
-#define CK_T double
-#define CK_SUF f64
-#include "conv2d_ukernel.h"
+#include "conv2d_ukernel_dtypes.h"
