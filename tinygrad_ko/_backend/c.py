@@ -208,25 +208,26 @@ def _batch_shape(a, b):
 
 
 def _batched_matmul(a, b):
-    if a.ndim == 2 and b.ndim == 2:  # a 1-D operand promoted to a matrix
-        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-        return _gemm2d(a, b, out, 1.0, 0.0) if out.size and a.shape[1] else _zeros(out)
-    batch_shape = _batch_shape(a, b)
     (M, K), N = a.shape[-2:], b.shape[-1]
+    if b.ndim == 2 and a.flags.c_contiguous and a.size and N:
+        # A stack of row-major matrices times one matrix is one tall GEMM (the Dense layer on N-D
+        # input; also a 1-D operand promoted to a matrix): fewer edge tiles, one thread split over
+        # all the rows, and no batch bookkeeping.
+        out = np.empty((a.size // K, N), a.dtype)
+        return _gemm2d(a.reshape(-1, K), b, out, 1.0, 0.0).reshape(a.shape[:-1] + (N,))
+    batch_shape = _batch_shape(a, b)
     out = np.empty(batch_shape + (M, N), a.dtype)
     if out.size == 0 or K == 0:
         return _zeros(out)
-    if b.ndim == 2 and a.flags.c_contiguous:
-        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
-        # N-D input): fewer edge tiles and one thread split over all the rows.
-        return _gemm2d(a.reshape(-1, K), b, out.reshape(-1, N), 1.0, 0.0).reshape(out.shape)
+    if a.ndim == 2 and b.ndim == 2:  # a 1-D operand promoted to a matrix, as a view
+        return _gemm2d(a, b, out, 1.0, 0.0)
     _, batched, workspace_size, _ = _GEMM[a.dtype]
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
     batch = out.size // (M * N)
     if stride_b == 0 and not trans_a and stride_a == M * lda:
-        # The same tall GEMM for a B broadcast over the batch (or an A that is a row-major view).
+        # The same tall GEMM for a B broadcast over the batch, or an A that is a row-major view.
         gemm = _GEMM[out.dtype][0]
         gemm(0, trans_b, batch * M, N, K, 1.0, _ptr(a), lda, _ptr(b), ldb, 0.0, _ptr(out), N,
              _workspace(workspace_size(batch * M, N, K)))
