@@ -10,7 +10,7 @@
 #define CK_IG_VECS 4
 #define CK_WG_ROWS 6
 #define CK_WG_VECS 4
-#define CK_KC_BYTES 16384
+#define CK_KC_BYTES 32768 /* measured: 4-6% faster forward than 16 KiB, 8 KiB slower */
 
 #define CK_T float
 #define CK_SUF f32

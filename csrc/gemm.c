@@ -90,9 +90,15 @@ static void scale_c(const gemm_problem *g) {
     }
 }
 
-/* Row-major A is read in place instead of packed when at most this many B micro-panels would
- * share each packed A micro-panel: packing then costs about as much as the multiply itself. */
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Row-major A (B) is read in place instead of packed when at most this many B (A) micro-panels
+ * would share each packed micro-panel: packing then costs about as much as the multiply itself.
+ * B only when its rows are short: a B micro-panel read in place touches kc rows, and rows a page
+ * or more apart would cost a TLB miss per depth step. */
 #define IN_PLACE_A_MAX_PANELS 4
+#define IN_PLACE_B_MAX_PANELS 12
+#define IN_PLACE_B_MAX_ROW_BYTES 2048
 
 /* The five loops over C[m0:m1, n0:n1], sequential, with one thread's workspace slice. Our
  * micro-kernel vectorizes along N (rows of C are contiguous), so A and B play the parts B and A
@@ -112,6 +118,9 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
         const int64_t in_place_rows = in_place ? mc / mr * mr : 0, tail_m = mc % mr;
         /* A short last row panel is packed and multiplied with the short_mr-row kernel. */
         const int64_t short_at = tail_m && tail_m <= r->short_mr ? mc - tail_m : mc;
+        const int b_in_place = g->b_cs == 1 && ceil_div(mc, mr) <= IN_PLACE_B_MAX_PANELS &&
+                               g->b_rs * es <= IN_PLACE_B_MAX_ROW_BYTES &&
+                               -g->b_rs * es <= IN_PLACE_B_MAX_ROW_BYTES;
         for (int64_t pc = 0; pc < g->K; pc += r->kc) {
             const int64_t kc = TK_MIN(r->kc, g->K - pc);
             /* Later depth blocks accumulate onto what the first one wrote. */
@@ -128,29 +137,36 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                 const int64_t nc = TK_MIN(r->nc, n1 - jc), tail = nc % nr;
                 /* A narrow last column panel is packed and multiplied at half width. */
                 const int64_t half_at = tail && 2 * tail <= nr ? nc - tail : nc;
+                /* In place, only the last partial column panel is packed. */
+                const int64_t in_place_cols = b_in_place ? nc - tail : 0;
                 const char *b_block = g->B + (pc * g->b_rs + jc * g->b_cs) * es;
-                tk_gemm_pack_b(packed_b, b_block, g->b_rs, g->b_cs, kc, half_at, nr, es);
+                if (in_place_cols < half_at)
+                    tk_gemm_pack_b(packed_b, b_block + in_place_cols * g->b_cs * es, g->b_rs,
+                                   g->b_cs, kc, half_at - in_place_cols, nr, es);
                 if (half_at < nc)
-                    tk_gemm_pack_b(packed_b + half_at * kc * es, b_block + half_at * g->b_cs * es,
-                                   g->b_rs, g->b_cs, kc, tail, nr / 2, es);
+                    tk_gemm_pack_b(packed_b + (half_at - in_place_cols) * kc * es,
+                                   b_block + half_at * g->b_cs * es, g->b_rs, g->b_cs, kc, tail,
+                                   nr / 2, es);
                 for (int64_t ir = 0; ir < mc; ir += mr) {
                     const int in_place_panel = ir < in_place_rows;
                     const char *a = in_place_panel ? a_block + ir * g->a_rs * es
                                                    : packed_a + (ir - in_place_rows) * kc * es;
                     const int64_t m = TK_MIN(mr, mc - ir);
                     char *c = g->C + ((ic + ir) * g->ldc + jc) * es;
-                    const tk_gemm_ukernel(*kernels)[2] = r->kernel[ir >= short_at];
-                    for (int64_t jr = 0; jr < nc; jr += nr)
-                        kernels[jr >= half_at][in_place_panel](kc, m, TK_MIN(nr, nc - jr), g->alpha,
-                                                               a, g->a_rs, packed_b + jr * kc * es,
-                                                               beta, c + jr * es, g->ldc);
+                    const tk_gemm_ukernel(*kernels)[2][2] = r->kernel[ir >= short_at];
+                    for (int64_t jr = 0; jr < nc; jr += nr) {
+                        const int b_panel_in_place = jr < in_place_cols;
+                        const char *b = b_panel_in_place ? b_block + jr * es
+                                                         : packed_b + (jr - in_place_cols) * kc * es;
+                        kernels[jr >= half_at][in_place_panel][b_panel_in_place](
+                            kc, m, TK_MIN(nr, nc - jr), g->alpha, a, g->a_rs, b, g->b_rs, beta,
+                            c + jr * es, g->ldc);
+                    }
                 }
             }
         }
     }
 }
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Columns the kernels compute for n columns: whole panels, the tail as a half or a whole panel. */
 static int64_t computed_cols(int64_t n, int nr) {

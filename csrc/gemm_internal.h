@@ -8,22 +8,30 @@
 /* The micro-kernel contract (see gemm_ukernel.h): on packed panels a (MR x k) and b (k x NR),
  * C[0:m, 0:n] := beta * C + alpha * a @ b, with m <= MR, n <= NR; beta == 0 never reads C.
  * alpha/beta arrive as double so one driver serves both dtypes (a float alpha converts exactly).
- * a_rs: row stride of A for the strided-A kernel (ignored by the packed one). */
+ * a_rs / b_rs: A's row stride and B's depth stride for the kernels that read them in place
+ * (ignored by the packed ones). */
 typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
-                                int64_t a_rs, const void *b, double beta, void *c, int64_t ldc);
+                                int64_t a_rs, const void *b, int64_t b_rs, double beta, void *c,
+                                int64_t ldc);
 
 /* One ISA's GEMM recipe: the register tile (mr x nr), the cache blocking around it, and its
- * micro-kernels kernel[short][half][in_place]: short = 1 has short_mr rows and half = 1 nr/2
- * columns, for a last row or column panel that would otherwise spend a third or half of its FMAs
- * on zero padding; in_place = 1 reads A in place instead of from its packed panel.
+ * micro-kernels kernel[short][half][a_in_place][b_in_place]: short = 1 has short_mr rows and
+ * half = 1 nr/2 columns, for a last row or column panel that would otherwise spend a third or half
+ * of its FMAs on zero padding; the in_place ones read A or B where they lie instead of packed.
  * kc: depth of one packed block pair; mc: rows of the packed A block; nc: columns of the packed B
  * block. mc must be a multiple of mr and nc of nr (the workspace size relies on it), nr even,
  * short_mr < mr. */
 typedef struct {
     int mr, nr, short_mr;
     int64_t mc, kc, nc;
-    tk_gemm_ukernel kernel[2][2][2];
+    tk_gemm_ukernel kernel[2][2][2][2];
 } tk_gemm_recipe;
+
+/* The kernel table of a recipe, from the name the ISA file gave gemm_ukernel.h's instantiations. */
+#define TK_GEMM_KERNELS_BY_PLACE(k) {{k, k##_b_in_place}, {k##_strided, k##_strided_b_in_place}}
+#define TK_GEMM_KERNELS(k)                                                                   \
+    {{TK_GEMM_KERNELS_BY_PLACE(k), TK_GEMM_KERNELS_BY_PLACE(k##_half)},                     \
+     {TK_GEMM_KERNELS_BY_PLACE(k##_short), TK_GEMM_KERNELS_BY_PLACE(k##_short_half)}}
 
 extern const tk_gemm_recipe tk_gemm_ref_f32, tk_gemm_ref_f64;
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -13,10 +13,11 @@
  * result never depends on where the tile boundaries fall (results are bitwise identical for any
  * thread split).
  *
- * Each inclusion defines two kernels from the one body: UK_NAME reads A from its packed panel;
- * UK_NAME_strided reads A where it lies, row i of the micro-panel at a + i*a_rs with unit stride in
- * depth. The strided one serves row-major A when packing would cost about as much as the multiply
- * (few B panels share each A block: skinny N); it must only be given full MR-row panels.
+ * Each inclusion defines four kernels from the one body: UK_NAME reads A and B from their packed
+ * panels; UK_NAME_strided reads A where it lies, row i of the micro-panel at a + i*a_rs with unit
+ * stride in depth; the _b_in_place ones read B where it lies, depth step p at b + p*b_rs. Reading
+ * in place serves a row-major operand when packing it would cost about as much as the multiply
+ * (few panels of the other operand share it); such a panel must be full (MR rows, NR columns).
  *
  * Parameters, #defined by the includer:
  *   UK_NAME   function name              UK_T   element type (float or double)
@@ -53,12 +54,15 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _store)(UK_VEC
         }
 }
 
-/* a_rs/a_step are constants in each caller below, so each kernel gets its own addressing. */
+/* a_rs/a_step/b_step are constants in the packed callers below, so each kernel gets its own
+ * addressing; only a packed B panel is known to be aligned. */
 static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
     int64_t k, int64_t m, int64_t n, double alpha_in, const void *a_in, const int64_t a_rs,
-    const int64_t a_step, const void *b_in, double beta_in, void *c_in, int64_t ldc) {
+    const int64_t a_step, const void *b_in, const int64_t b_step, double beta_in, void *c_in,
+    int64_t ldc) {
     const UK_T *TK_RESTRICT a = (const UK_T *)a_in;
-    const UK_T *TK_RESTRICT b = (const UK_T *)__builtin_assume_aligned(b_in, TK_CACHE_LINE);
+    const UK_T *TK_RESTRICT b =
+        (const UK_T *)(b_step == UK_NR ? __builtin_assume_aligned(b_in, TK_CACHE_LINE) : b_in);
     UK_T *c = (UK_T *)c_in;
     const UK_T alpha = (UK_T)alpha_in, beta = (UK_T)beta_in;
     /* Start pulling the C tile in now: its rows are far apart and the update at the end would
@@ -74,7 +78,7 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
         for (int v = 0; v < UK_NV; v++) acc[i][v] = (UK_VEC){0};
     /* The hot loop: per depth step, NV vector loads of B, MR scalar broadcasts of A, MR*NV FMAs
      * into independent accumulators (enough of them to cover the FMA latency on two ports). */
-    for (int64_t p = 0; p < k; p++, a += a_step, b += UK_NR) {
+    for (int64_t p = 0; p < k; p++, a += a_step, b += b_step) {
         UK_VEC bv[UK_NV];
 #pragma GCC unroll 4
         for (int v = 0; v < UK_NV; v++) __builtin_memcpy(&bv[v], b + v * UK_LANES, sizeof(UK_VEC));
@@ -100,14 +104,29 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
 }
 
 static void UK_NAME(int64_t k, int64_t m, int64_t n, double alpha, const void *a, int64_t a_rs,
-                    const void *b, double beta, void *c, int64_t ldc) {
-    (void)a_rs;
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, beta, c, ldc);
+                    const void *b, int64_t b_rs, double beta, void *c, int64_t ldc) {
+    (void)a_rs, (void)b_rs;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, UK_NR, beta, c, ldc);
 }
 
 static void UK_CAT(UK_NAME, _strided)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
-                                      int64_t a_rs, const void *b, double beta, void *c, int64_t ldc) {
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, beta, c, ldc);
+                                      int64_t a_rs, const void *b, int64_t b_rs, double beta,
+                                      void *c, int64_t ldc) {
+    (void)b_rs;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, UK_NR, beta, c, ldc);
+}
+
+static void UK_CAT(UK_NAME, _b_in_place)(int64_t k, int64_t m, int64_t n, double alpha,
+                                         const void *a, int64_t a_rs, const void *b, int64_t b_rs,
+                                         double beta, void *c, int64_t ldc) {
+    (void)a_rs;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, b_rs, beta, c, ldc);
+}
+
+static void UK_CAT(UK_NAME, _strided_b_in_place)(int64_t k, int64_t m, int64_t n, double alpha,
+                                                 const void *a, int64_t a_rs, const void *b,
+                                                 int64_t b_rs, double beta, void *c, int64_t ldc) {
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, b_rs, beta, c, ldc);
 }
 
 #undef UK_NR

@@ -63,12 +63,10 @@
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
-/* {mr, nr, short_mr, mc, kc, nc, kernel[short][half width][A in place]}: B block kc x nc near
- * 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
+/* {mr, nr, short_mr, mc, kc, nc, kernels}: B block kc x nc near 1 MiB (L2), A micro-panel
+ * mr x kc in L1, A block mc x kc in L3. */
 const tk_gemm_recipe tk_gemm_avx512_f32 = {12, 32, 8, 1536, 256, 1024,
-    {{{ukernel_avx512_f32, ukernel_avx512_f32_strided}, {ukernel_avx512_f32_half, ukernel_avx512_f32_half_strided}},
-     {{ukernel_avx512_f32_short, ukernel_avx512_f32_short_strided}, {ukernel_avx512_f32_short_half, ukernel_avx512_f32_short_half_strided}}}};
+                                         TK_GEMM_KERNELS(ukernel_avx512_f32)};
 const tk_gemm_recipe tk_gemm_avx512_f64 = {12, 16, 8, 768, 256, 512,
-    {{{ukernel_avx512_f64, ukernel_avx512_f64_strided}, {ukernel_avx512_f64_half, ukernel_avx512_f64_half_strided}},
-     {{ukernel_avx512_f64_short, ukernel_avx512_f64_short_strided}, {ukernel_avx512_f64_short_half, ukernel_avx512_f64_short_half_strided}}}};
+                                         TK_GEMM_KERNELS(ukernel_avx512_f64)};
 #endif

@@ -60,11 +60,7 @@
 #define UK_NV 1
 #include "gemm_ukernel.h"
 
-/* {mr, nr, short_mr, mc, kc, nc, kernel[short][half width][A in place]}: B block kc x nc near
- * 1 MiB (L2), A micro-panel mr x kc in L1, A block mc x kc in L3. */
-const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 2, 1536, 256, 1024,
-    {{{ukernel_ref_f32, ukernel_ref_f32_strided}, {ukernel_ref_f32_half, ukernel_ref_f32_half_strided}},
-     {{ukernel_ref_f32_short, ukernel_ref_f32_short_strided}, {ukernel_ref_f32_short_half, ukernel_ref_f32_short_half_strided}}}};
-const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 2, 768, 256, 512,
-    {{{ukernel_ref_f64, ukernel_ref_f64_strided}, {ukernel_ref_f64_half, ukernel_ref_f64_half_strided}},
-     {{ukernel_ref_f64_short, ukernel_ref_f64_short_strided}, {ukernel_ref_f64_short_half, ukernel_ref_f64_short_half_strided}}}};
+/* {mr, nr, short_mr, mc, kc, nc, kernels}: B block kc x nc near 1 MiB (L2), A micro-panel
+ * mr x kc in L1, A block mc x kc in L3. */
+const tk_gemm_recipe tk_gemm_ref_f32 = {4, 8, 2, 1536, 256, 1024, TK_GEMM_KERNELS(ukernel_ref_f32)};
+const tk_gemm_recipe tk_gemm_ref_f64 = {4, 4, 2, 768, 256, 512, TK_GEMM_KERNELS(ukernel_ref_f64)};

@@ -208,6 +208,21 @@ def test_conv_transpose2d_gradcheck_second_order(backend, rng):
     assert tg.gradcheck(fn, [x, w, b], order=2)
 
 
+def test_mixed_dtypes_and_views(backend, rng):
+    """float32 images with a float64 kernel compute in float64; gradients come back in each
+    input's dtype; non-contiguous views (a transpose) are accepted."""
+    x = tg.Tensor(rng.standard_normal((2, 5, 6, 3)).astype(np.float32), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((3, 3, 3, 2)), requires_grad=True)
+    y = F.conv2d(x.transpose(0, 2, 1, 3), w, padding="same")
+    assert y.dtype == np.float64 and y.shape == (2, 6, 5, 2)
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+    expected = ref.conv2d_forward(np.ascontiguousarray(x.numpy().astype(np.float64)
+                                                       .transpose(0, 2, 1, 3)), w.numpy(), None,
+                                  (1, 1), (1, 1), (1, 1, 1, 1))
+    np.testing.assert_allclose(y.numpy(), expected, atol=1e-10)
+
+
 def test_input_gradient_skipped_when_not_required(backend, rng):
     x = tg.Tensor(rng.standard_normal((2, 6, 6, 1)).astype(np.float32))
     w = tg.Tensor(rng.standard_normal((3, 3, 1, 4)).astype(np.float32), requires_grad=True)
@@ -247,16 +262,18 @@ def test_conv2d_matches_torch_with_keras_same_padding(torch, backend, rng, size,
     np.testing.assert_allclose(bt.grad.numpy(), tb.grad.numpy(), atol=1e-10)
 
 
-@pytest.mark.parametrize("stride, padding, output_padding", [(2, 0, 1), (1, 1, 0), (3, 2, 2)])
-def test_conv_transpose2d_matches_torch(torch, backend, rng, stride, padding, output_padding):
+@pytest.mark.parametrize("stride, padding, output_padding, dilation",
+                         [(2, 0, 1, 1), (1, 1, 0, 1), (3, 2, 2, 1), (2, 1, 1, 2)])
+def test_conv_transpose2d_matches_torch(torch, backend, rng, stride, padding, output_padding,
+                                        dilation):
     x, w, b = rng.standard_normal((2, 4, 5, 3)), rng.standard_normal((3, 3, 2, 3)), \
         rng.standard_normal(2)
     y = F.conv_transpose2d(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b), stride=stride,
-                           padding=padding, output_padding=output_padding)
+                           padding=padding, output_padding=output_padding, dilation=dilation)
     # torch's layout is (C_in, C_out, kh, kw); ours (Keras's) is (kh, kw, C_out, C_in)
     ty = torch.nn.functional.conv_transpose2d(
         torch.tensor(_nchw(x)), torch.tensor(w.transpose(3, 2, 0, 1).copy()), torch.tensor(b),
-        stride=stride, padding=padding, output_padding=output_padding)
+        stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     np.testing.assert_allclose(y.numpy(), ty.numpy().transpose(0, 2, 3, 1), atol=1e-10)
 
 

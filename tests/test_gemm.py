@@ -121,6 +121,11 @@ def test_views_need_no_copy_and_are_exact(backend, dtype, rng):
         expect = reference(a, b)
         np.testing.assert_allclose(kernels.matmul(a, b), expect, **tol(dtype), err_msg=name)
         np.testing.assert_allclose(kernels.matmul(b.T, a.T), expect.T, **tol(dtype), err_msg=name)
+    # Short, wide right operands with negative and zero row strides (B read in place).
+    rights = {"reversed": big[49:10:-1, 5:70], "broadcast": np.broadcast_to(big[0, :65], (39, 65))}
+    for name, right in rights.items():
+        np.testing.assert_allclose(kernels.matmul(b.T, right), reference(b.T, right), **tol(dtype),
+                                   err_msg=name)
 
 
 def test_backends_agree_and_c_is_deterministic(dtype, rng, threads):
@@ -180,6 +185,23 @@ def test_batched_c_kernel_direct_with_broadcast_operand(dtype, rng, threads):
                 ffi.from_buffer(ctype, b), K, 0, 0.0, ffi.from_buffer(ctype, out), N, M * N,
                 ffi.from_buffer(work))
         np.testing.assert_allclose(out, 2.0 * np.matmul(a, b.T), **tol(dtype))
+
+
+def test_cached_small_workspace_covers_every_small_problem(dtype, rng, threads):
+    # c.py skips the size query for M, N, K <= SMALL_GEMM: the cached size must bound them all,
+    # for any thread count.
+    c = c_module()
+    from tinygrad_ko._tk import lib
+    size = lib.tk_gemm_workspace_size_f32 if dtype == np.float32 else lib.tk_gemm_workspace_size_f64
+    edges = [1, 2, 5, 7, 13, 31, c.SMALL_GEMM - 1, c.SMALL_GEMM]
+    for n in (1, 3, 8):
+        threads(n)
+        bound = c._small_gemm_bytes[np.dtype(dtype)]
+        assert bound == size(c.SMALL_GEMM, c.SMALL_GEMM, c.SMALL_GEMM)
+        for M in edges:
+            for N in edges:
+                for K in edges:
+                    assert size(M, N, K) <= bound, (n, M, N, K)
 
 
 def test_mixed_and_integer_dtypes_follow_numpy(backend, rng):

@@ -13,7 +13,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Lowest first. A module may import modules of its own level only where the level is a listed group
 # that shares one idea (the autograd core); otherwise only strictly lower levels.
 LEVELS = [
-    ("_tk",),
+    ("_tk", "_lookup"),
     ("_backend",),
     ("autograd", "tensor", "ops", "gradcheck"),
     ("functional",),

@@ -4,18 +4,43 @@ Each op is a Function whose forward calls a kernel through tinygrad_ko._backend.
 is itself built from differentiable ops (often another kernel-backed Function), so gradients of gradients
 work. Layouts follow Keras: images NHWC, convolution kernels HWIO (kh, kw, C_in, C_out).
 """
+import math
+
+import numpy as np
+
+from . import ops as _ops
+from . import tensor as _tg_tensor
+from ._backend import kernels as _kernels
+from .autograd import Function, is_grad_enabled
+from .ops import normalize_axes as _normalize_axes
+
+
+def _c_order(a):
+    """a itself when C-contiguous (the kernels' layout), else a contiguous copy."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _contiguous(*arrays):
+    """C-contiguous arrays of one float dtype (gradients may arrive as broadcast views)."""
+    dtype = np.result_type(*arrays)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float32)
+    return [_c_order(a.astype(dtype, copy=False)) for a in arrays]
+
+
+def _tensor(t):
+    return t if isinstance(t, _tg_tensor.Tensor) else _tg_tensor.Tensor(t)
+
+
+def _constant(array):
+    """A Tensor outside the graph, wrapping array without a copy."""
+    return _tg_tensor.Tensor._make(array, False, None)
 
 # ---- convolution ----
 # Cross-correlation, as in every DL framework: y[i] = sum_k x[i*s + k*d] * w[k], with no flip of
 # the kernel. The convolution of signal processing (np.convolve, scipy.signal.convolve2d) flips it:
 # conv2d(x, w[::-1, ::-1]) equals scipy.signal.convolve2d(x, w, mode="same") for odd kernels.
 # Layouts: x NHWC, w HWIO (kh, kw, c_in, c_out), b (c_out,).
-import math  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from ._backend import kernels as _kernels  # noqa: E402
-from .autograd import Function, is_grad_enabled  # noqa: E402
 
 
 def _conv_pair(value, name):
@@ -69,14 +94,6 @@ def conv_padding(padding, input_hw, kernel_hw, stride, dilation):
     if min(pads) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
     return tuple(int(p) for p in pads)
-
-
-def _contiguous(*arrays):
-    """C-contiguous arrays of one float dtype (gradients may arrive as broadcast views)."""
-    dtype = np.result_type(*arrays)
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
-    return [np.ascontiguousarray(a, dtype) for a in arrays]
 
 
 class Conv2d(Function):
@@ -150,16 +167,6 @@ class Conv2dGradBias(Function):
 def _check_rank(t, ndim, name, layout):
     if t.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {t.shape}")
-
-
-def _tensor(t):
-    from .tensor import Tensor
-    return t if isinstance(t, Tensor) else Tensor(t)
-
-
-def _constant(array):
-    from .tensor import Tensor
-    return Tensor._make(array, False, None)
 
 
 def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1):
@@ -263,17 +270,6 @@ def conv_transpose2d(x, w, b=None, stride=1, padding="valid", output_padding=Non
 # window's argmax, the FIRST maximum in row-major order (as PyTorch routes ties: blank image regions
 # tie constantly); its backward scatters to those indices, and that scatter's own gradient is the
 # gather by the same indices. Average pooling and its backward are each other's adjoints.
-import numpy as np  # noqa: E402
-
-from . import ops as _ops  # noqa: E402
-from . import tensor as _tg_tensor  # noqa: E402
-from ._backend import kernels as _kernels  # noqa: E402
-from .autograd import Function, is_grad_enabled  # noqa: E402
-from .ops import normalize_axes as _normalize_axes  # noqa: E402
-
-
-def _c_order(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 class MaxPool2d(Function):

@@ -18,11 +18,11 @@ reads the logits from the graph and computes the numerically stable from-logits 
 probabilities are clipped to [1e-7, 1 - 1e-7] before the logarithm (Keras' `epsilon()`), so 0 and 1
 give large but finite losses; categorical probabilities are first renormalized to sum to 1.
 """
-import difflib
 
 import numpy as np
 
 from . import functional as F
+from ._lookup import unknown_name_error
 from .tensor import Tensor
 
 EPSILON = 1e-7  # keras.backend.epsilon()
@@ -371,10 +371,7 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = LOSSES.get(identifier.lower()) or LOSS_CLASSES.get(identifier)
         if cls is None:
-            names = sorted(LOSSES) + sorted(LOSS_CLASSES)
-            close = difflib.get_close_matches(identifier, names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown loss: {identifier!r}.{hint} Valid names: {names}")
+            raise unknown_name_error("loss", identifier, [*LOSSES, *LOSS_CLASSES])
         return cls()
     if callable(identifier):
         return LossFunctionWrapper(identifier)

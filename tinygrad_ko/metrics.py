@@ -13,12 +13,12 @@ differentiable) and accumulate in float64.
 Sample weights follow Keras: a weight per sample (or per element) multiplies each value; the result
 is sum(values * weights) / sum(weights).
 """
-import difflib
 import re
 
 import numpy as np
 
 from . import losses
+from ._lookup import unknown_name_error
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -318,10 +318,7 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = METRICS.get(identifier.lower())
         if cls is None:
-            close = difflib.get_close_matches(identifier.lower(), METRICS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown metric: {identifier!r}.{hint} "
-                             f"Valid names: {sorted(METRICS)}")
+            raise unknown_name_error("metric", identifier, METRICS)
         return cls(name=identifier)
     if callable(identifier):
         return MeanMetricWrapper(identifier)

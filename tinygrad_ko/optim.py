@@ -24,13 +24,13 @@ their joint norm is at most this); at most one of the three clipping arguments m
 `learning_rate` is a float, a schedule (called with the iteration count) or a zero-argument
 callable.
 """
-import difflib
 import math
 import warnings
 
 import numpy as np
 
 from ._backend import kernels
+from ._lookup import unknown_name_error
 from .autograd import enable_grad, grad as _autograd_grad
 from .tensor import Tensor
 
@@ -537,9 +537,6 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = OPTIMIZERS.get(identifier.lower())
         if cls is None:
-            close = difflib.get_close_matches(identifier.lower(), OPTIMIZERS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown optimizer: {identifier!r}.{hint} "
-                             f"Valid names: {sorted(OPTIMIZERS)}")
+            raise unknown_name_error("optimizer", identifier, OPTIMIZERS)
         return cls()
     raise TypeError(f"Could not interpret optimizer identifier: {identifier!r}")

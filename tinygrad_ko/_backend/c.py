@@ -4,13 +4,60 @@ Callers (kernels.py) have already validated dtypes, shapes and contiguity; this 
 outputs and workspaces, takes pointers with ffi.from_buffer (the cheap way) and calls tk_*.
 cffi releases the GIL around every call.
 """
+import threading
+
+import numpy as np
+
 from .._tk import ffi, lib
 
 # ---- runtime ----
 
+# Pointer type per dtype.char (dtype.name builds a new string per call, ~3 us; cffi type-string
+# lookups are a measurable part of a small kernel's cost, so the types are parsed once).
+_CTYPES = {char: ffi.typeof(ctype) for char, ctype in (("f", "float[]"), ("d", "double[]"),
+                                                       ("i", "int32_t[]"), ("l", "int64_t[]"),
+                                                       ("q", "int64_t[]"))}
+# Workspaces come from one cached buffer per Python thread (cffi releases the GIL, so two threads
+# may run kernels at once), grown on demand, never allocated per call.
+_scratch = threading.local()
+
+
+def _ptr(x):
+    """Pointer to x's first element without a copy (ffi.NULL for None): from_buffer for contiguous
+    arrays (cheap), the raw address for other views (x stays alive in the caller for the duration of
+    the C call)."""
+    if x is None:
+        return ffi.NULL
+    ctype = _CTYPES[x.dtype.char]
+    if x.flags.c_contiguous:
+        return ffi.from_buffer(ctype, x)
+    if x.flags.f_contiguous:
+        return ffi.from_buffer(ctype, x.T)
+    return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
+
+
+def _aligned_bytes(nbytes):
+    """A fresh uint8 array of nbytes whose data starts on a 64-byte boundary: the kernels'
+    whole-vector stores into it then never straddle two cache lines (NumPy's large arrays start
+    16 bytes past one)."""
+    raw = np.empty(nbytes + 64, np.uint8)
+    start = -raw.__array_interface__["data"][0] % 64
+    return raw[start:start + nbytes]
+
+
+def _workspace(nbytes):
+    """This thread's kernel scratch (at least nbytes, 64-byte aligned), grown by doubling."""
+    cached = getattr(_scratch, "workspace", None)
+    if cached is None or cached[0] < nbytes:
+        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 20)
+        cached = (size, ffi.from_buffer(_aligned_bytes(size)))
+        _scratch.workspace = cached
+    return cached[1]
+
 
 def set_num_threads(n):
     lib.tk_set_num_threads(n)
+    _size_small_gemms()  # the GEMM workspace scales with the thread count
 
 
 def select_simd(level):
@@ -26,10 +73,6 @@ def build_info():
 
 # ---- gemm ----
 
-import threading  # noqa: E402
-
-import numpy as np  # noqa: E402
-
 # Per dtype: the kernels, the size query and the pointer type, looked up once (cffi attribute and
 # type-string lookups are a measurable part of a small matmul's cost).
 _GEMM = {
@@ -38,29 +81,19 @@ _GEMM = {
     np.dtype(np.float64): (lib.tk_gemm_f64, lib.tk_gemm_batched_f64, lib.tk_gemm_workspace_size_f64,
                            ffi.typeof("double[]")),
 }
-_scratch = threading.local()
+# The size query is a C call (~0.3 us, as much as a 4x4 product's arithmetic). Its answer never
+# decreases as M, N or K grows, so the answer for SMALL_GEMM^3 covers every smaller problem;
+# it is kept per dtype and recomputed when the thread count changes.
+SMALL_GEMM = 64
+_small_gemm_bytes = {}
 
 
-def _workspace(nbytes):
-    """This thread's GEMM scratch: one 64-byte aligned buffer, grown (never per call) as needed."""
-    cached = getattr(_scratch, "gemm", None)
-    if cached is None or cached[0] < nbytes:
-        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 20)
-        raw = np.empty(size + 64, np.uint8)
-        start = -raw.__array_interface__["data"][0] % 64
-        cached = (size, ffi.from_buffer(raw[start:start + size]))
-        _scratch.gemm = cached
-    return cached[1]
+def _size_small_gemms():
+    for dtype, (_, _, workspace_size, _) in _GEMM.items():
+        _small_gemm_bytes[dtype] = workspace_size(SMALL_GEMM, SMALL_GEMM, SMALL_GEMM)
 
 
-def _pointer(x, ctype):
-    """Pointer to x's first element without a copy: from_buffer for contiguous arrays (cheap), the
-    raw address for other views (x stays alive in the caller for the duration of the C call)."""
-    if x.flags.c_contiguous:
-        return ffi.from_buffer(ctype, x)
-    if x.flags.f_contiguous:
-        return ffi.from_buffer(ctype, x.T)
-    return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
+_size_small_gemms()
 
 
 def _matrix_layout(x):
@@ -75,16 +108,14 @@ def _matrix_layout(x):
     return None
 
 
-def _matrix(x, ctype):
+def _matrix(x):
     """(x or a contiguous copy, pointer, trans, ld) for BLAS: copies only when neither matrix axis
     has unit stride."""
-    if x.flags.c_contiguous:
-        return x, ffi.from_buffer(ctype, x), 0, x.shape[-1]
-    layout = _matrix_layout(x)
+    layout = None if x.flags.c_contiguous else _matrix_layout(x)
     if layout is None:
         x = np.ascontiguousarray(x)
-        return x, ffi.from_buffer(ctype, x), 0, x.shape[-1]
-    return x, _pointer(x, ctype), layout[0], layout[1]
+        return x, _ptr(x), 0, x.shape[-1]
+    return x, _ptr(x), layout[0], layout[1]
 
 
 def _batch_stride(x, batch_shape):
@@ -113,17 +144,22 @@ def _gemm2d(a, b, out, alpha, beta):
     """out = alpha * a @ b + beta * out for non-empty 2-D a [M, K], b [K, N], C-contiguous out."""
     gemm, _, workspace_size, ctype = _GEMM[a.dtype]
     (M, K), N = a.shape, b.shape[1]
-    # The common case (both operands C-contiguous) inline; views go through _matrix.
+    # The common case (both operands C-contiguous) inline, saving a call per operand; views go
+    # through _matrix.
     if a.flags.c_contiguous:
         pointer_a, trans_a, lda = ffi.from_buffer(ctype, a), 0, K
     else:
-        a, pointer_a, trans_a, lda = _matrix(a, ctype)
+        a, pointer_a, trans_a, lda = _matrix(a)
     if b.flags.c_contiguous:
         pointer_b, trans_b, ldb = ffi.from_buffer(ctype, b), 0, N
     else:
-        b, pointer_b, trans_b, ldb = _matrix(b, ctype)
+        b, pointer_b, trans_b, ldb = _matrix(b)
+    if M <= SMALL_GEMM and N <= SMALL_GEMM and K <= SMALL_GEMM:
+        nbytes = _small_gemm_bytes[a.dtype]
+    else:
+        nbytes = workspace_size(M, N, K)
     gemm(trans_a, trans_b, M, N, K, alpha, pointer_a, lda, pointer_b, ldb, beta,
-         ffi.from_buffer(ctype, out), N, _workspace(workspace_size(M, N, K)))
+         ffi.from_buffer(ctype, out), N, _workspace(nbytes))
     return out
 
 
@@ -160,59 +196,55 @@ def matmul(a, b):
     return out
 
 
+def _batch_shape(a, b):
+    """np.broadcast_shapes of the batch axes, skipping its several microseconds in the common cases
+    (equal batch axes, or one operand a single matrix)."""
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    if batch_a == batch_b or not batch_b:
+        return batch_a
+    if not batch_a:
+        return batch_b
+    return np.broadcast_shapes(batch_a, batch_b)
+
+
 def _batched_matmul(a, b):
     if a.ndim == 2 and b.ndim == 2:  # a 1-D operand promoted to a matrix
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
         return _gemm2d(a, b, out, 1.0, 0.0) if out.size and a.shape[1] else _zeros(out)
-    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    batch_shape = _batch_shape(a, b)
     (M, K), N = a.shape[-2:], b.shape[-1]
     out = np.empty(batch_shape + (M, N), a.dtype)
     if out.size == 0 or K == 0:
         return _zeros(out)
-    _, batched, workspace_size, ctype = _GEMM[a.dtype]
+    if b.ndim == 2 and a.flags.c_contiguous:
+        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
+        # N-D input): fewer edge tiles and one thread split over all the rows.
+        return _gemm2d(a.reshape(-1, K), b, out.reshape(-1, N), 1.0, 0.0).reshape(out.shape)
+    _, batched, workspace_size, _ = _GEMM[a.dtype]
     a, stride_a = _batch_stride(a if _matrix_layout(a) else np.ascontiguousarray(a), batch_shape)
     b, stride_b = _batch_stride(b if _matrix_layout(b) else np.ascontiguousarray(b), batch_shape)
     (trans_a, lda), (trans_b, ldb) = _matrix_layout(a), _matrix_layout(b)
     batch = out.size // (M * N)
     if stride_b == 0 and not trans_a and stride_a == M * lda:
-        # A stack of row-major matrices times one shared B is one tall GEMM (the Dense layer on
-        # N-D input): fewer edge tiles and one thread split over all the rows.
+        # The same tall GEMM for a B broadcast over the batch (or an A that is a row-major view).
         gemm = _GEMM[out.dtype][0]
-        gemm(0, trans_b, batch * M, N, K, 1.0, _pointer(a, ctype), lda, _pointer(b, ctype), ldb, 0.0,
-             ffi.from_buffer(ctype, out), N, _workspace(workspace_size(batch * M, N, K)))
+        gemm(0, trans_b, batch * M, N, K, 1.0, _ptr(a), lda, _ptr(b), ldb, 0.0, _ptr(out), N,
+             _workspace(workspace_size(batch * M, N, K)))
         return out
-    batched(trans_a, trans_b, batch, M, N, K, 1.0, _pointer(a, ctype), lda, stride_a,
-            _pointer(b, ctype), ldb, stride_b, 0.0, ffi.from_buffer(ctype, out),
-            N, M * N, _workspace(workspace_size(M, N, K)))
+    batched(trans_a, trans_b, batch, M, N, K, 1.0, _ptr(a), lda, stride_a, _ptr(b), ldb, stride_b,
+            0.0, _ptr(out), N, M * N, _workspace(workspace_size(M, N, K)))
     return out
 
 # ---- conv2d ----
-# Workspaces come from a cached buffer per Python thread (cffi releases the GIL, so two threads may
-# run kernels at once), grown on demand and sliced to a 64-byte-aligned start.
-_conv_scratch = threading.local()
-_conv_kernels = {}  # (dtype char, kernel name) -> (workspace-size query, kernel, pointer type)
-
-
-def _conv_workspace(nbytes):
-    cached = getattr(_conv_scratch, "workspace", None)
-    if cached is None or cached[0] < nbytes:
-        size = max(nbytes, 2 * cached[0] if cached else 0, 1 << 16)
-        raw = np.empty(size + 64, np.uint8)
-        start = -raw.__array_interface__["data"][0] % 64
-        cached = (size, ffi.from_buffer(raw[start:start + size], require_writable=True))
-        _conv_scratch.workspace = cached
-    return cached[1]
+_conv_kernels = {}  # (dtype char, kernel name) -> (workspace-size query, kernel)
 
 
 def _aligned_empty(shape, dtype):
-    """np.empty whose data starts on a 64-byte boundary: the kernels' whole-vector stores into it
-    then never straddle two cache lines (NumPy's large arrays start 16 bytes past one)."""
+    """np.empty whose data starts on a 64-byte boundary (see _aligned_bytes)."""
     count = 1
     for n in shape:
         count *= n
-    raw = np.empty(count * dtype.itemsize + 64, np.uint8)
-    start = -raw.__array_interface__["data"][0] % 64
-    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
+    return _aligned_bytes(count * dtype.itemsize).view(dtype).reshape(shape)
 
 
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
@@ -224,13 +256,12 @@ def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
 def _run(kernel, dtype, geometry, out, *inputs):
     fns = _conv_kernels.get((dtype.char, kernel))
     if fns is None:
-        suffix, ctype = ("f32", "float[]") if dtype == np.float32 else ("f64", "double[]")
+        suffix = "f32" if dtype == np.float32 else "f64"
         fns = _conv_kernels[dtype.char, kernel] = (
             getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}"),
-            getattr(lib, f"tk_conv2d_{kernel}_{suffix}"), ctype)
-    workspace_size, run, ctype = fns
-    args = [ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in (out, *inputs)]
-    run(*args, geometry, _conv_workspace(workspace_size(geometry)))
+            getattr(lib, f"tk_conv2d_{kernel}_{suffix}"))
+    workspace_size, run = fns
+    run(*[_ptr(a) for a in (out, *inputs)], geometry, _workspace(workspace_size(geometry)))
     return out
 
 
@@ -287,15 +318,8 @@ def conv2d_backward_bias(dy):
 
 # ---- pooling ----
 
-# Keyed by dtype.char: dtype.name builds a new string per call (~3 us, more than a small kernel).
-_KERN_CTYPES = {"f": "float[]", "d": "double[]", "i": "int32_t[]", "l": "int64_t[]",
-                "q": "int64_t[]"}
 _KERN_SUFFIX = {"f": "f32", "d": "f64"}
 _kern_fns = {}
-
-
-def _kern_ptr(a):
-    return ffi.from_buffer(_KERN_CTYPES[a.dtype.char], a)
 
 
 def _kern_fn(name, dtype):
@@ -312,7 +336,7 @@ def maxpool2d_forward(x, geometry):
     y = np.empty((n, oh, ow, c), x.dtype)
     argmax = np.empty((n, oh, ow, c), np.int32)
     if y.size:
-        _kern_fn("maxpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(argmax), _kern_ptr(x),
+        _kern_fn("maxpool2d_forward", x.dtype)(_ptr(y), _ptr(argmax), _ptr(x),
                                                n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow)
     return y, argmax
 
@@ -321,7 +345,7 @@ def maxpool2d_backward(dy, argmax, x_shape, geometry):
     if not dy.size:
         return np.zeros(x_shape, dy.dtype)
     dx = np.empty(x_shape, dy.dtype)
-    _kern_fn("maxpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(argmax),
+    _kern_fn("maxpool2d_backward", dy.dtype)(_ptr(dx), _ptr(dy), _ptr(argmax),
                                              *x_shape, *geometry)
     return dx
 
@@ -330,7 +354,7 @@ def maxpool2d_gather(ddx, argmax):
     n, h, w, c = ddx.shape
     ddy = np.empty(argmax.shape, ddx.dtype)
     if ddy.size:
-        _kern_fn("maxpool2d_gather", ddx.dtype)(_kern_ptr(ddy), _kern_ptr(ddx), _kern_ptr(argmax),
+        _kern_fn("maxpool2d_gather", ddx.dtype)(_ptr(ddy), _ptr(ddx), _ptr(argmax),
                                                 n, h, w, c, argmax.shape[1], argmax.shape[2])
     return ddy
 
@@ -340,7 +364,7 @@ def avgpool2d_forward(x, geometry):
     oh, ow = geometry[6:]
     y = np.empty((n, oh, ow, c), x.dtype)
     if y.size:
-        _kern_fn("avgpool2d_forward", x.dtype)(_kern_ptr(y), _kern_ptr(x), n, h, w, c, *geometry)
+        _kern_fn("avgpool2d_forward", x.dtype)(_ptr(y), _ptr(x), n, h, w, c, *geometry)
     return y
 
 
@@ -348,7 +372,7 @@ def avgpool2d_backward(dy, x_shape, geometry):
     if not dy.size:
         return np.zeros(x_shape, dy.dtype)
     dx = np.empty(x_shape, dy.dtype)  # the kernel writes every pixel
-    _kern_fn("avgpool2d_backward", dy.dtype)(_kern_ptr(dx), _kern_ptr(dy), *x_shape, *geometry)
+    _kern_fn("avgpool2d_backward", dy.dtype)(_ptr(dx), _ptr(dy), *x_shape, *geometry)
     return dx
 
 # ---- softmax / log-sum-exp ----
@@ -361,21 +385,22 @@ def _rows(x):
 def logsumexp(x):
     out = np.empty(x.shape[:-1], x.dtype)
     if out.size:
-        _kern_fn("logsumexp_forward", x.dtype)(_kern_ptr(out), _kern_ptr(x), *_rows(x))
+        _kern_fn("logsumexp_forward", x.dtype)(_ptr(out), _ptr(x), *_rows(x))
     return out
 
 
 def logsumexp_backward(dy, x, lse):
     dx = np.empty_like(x)
     if dx.size:
-        _kern_fn("logsumexp_backward", x.dtype)(_kern_ptr(dx), _kern_ptr(dy), _kern_ptr(x), _kern_ptr(lse), *_rows(x))
+        _kern_fn("logsumexp_backward", x.dtype)(_ptr(dx), _ptr(dy), _ptr(x), _ptr(lse),
+                                                *_rows(x))
     return dx
 
 
 def _rowwise(name, *arrays):
     out = np.empty_like(arrays[-1])
     if out.size:
-        _kern_fn(name, out.dtype)(_kern_ptr(out), *(_kern_ptr(a) for a in arrays), *_rows(out))
+        _kern_fn(name, out.dtype)(_ptr(out), *(_ptr(a) for a in arrays), *_rows(out))
     return out
 
 
@@ -401,8 +426,8 @@ def _xent(name, logits, target, row_scale, smoothing):
     loss = np.empty(logits.shape[:-1], logits.dtype)
     dlogits = np.empty_like(logits)
     if dlogits.size:
-        _kern_fn(name, logits.dtype)(_kern_ptr(loss), _kern_ptr(dlogits), _kern_ptr(logits), _kern_ptr(target),
-                                    _kern_ptr(row_scale), *_rows(logits), smoothing)
+        _kern_fn(name, logits.dtype)(_ptr(loss), _ptr(dlogits), _ptr(logits), _ptr(target),
+                                     _ptr(row_scale), *_rows(logits), smoothing)
     return loss, dlogits
 
 
@@ -415,40 +440,35 @@ def xent_dense(logits, target, row_scale, smoothing):
 
 # ---- optimizers ----
 
-# by dtype char: (buffer type, sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
-_OPTIM = {"f": ("float[]", lib.tk_sgd_update_f32, lib.tk_adam_update_f32,
-                lib.tk_rmsprop_update_f32, lib.tk_sum_squares_f32),
-          "d": ("double[]", lib.tk_sgd_update_f64, lib.tk_adam_update_f64,
-                lib.tk_rmsprop_update_f64, lib.tk_sum_squares_f64)}
-
-
-def _buf(ctype, arr):
-    return ffi.NULL if arr is None else ffi.from_buffer(ctype, arr)
+# by dtype char: (sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
+_OPTIM = {"f": (lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
+                lib.tk_sum_squares_f32),
+          "d": (lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
+                lib.tk_sum_squares_f64)}
 
 
 def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
                decay):
-    ctype, sgd, _, _, _ = _OPTIM[param.dtype.char]
-    sgd(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, grad), param.size, learning_rate,
-        momentum, int(nesterov), grad_scale, clipvalue, decay)
+    sgd = _OPTIM[param.dtype.char][0]
+    sgd(_ptr(param), _ptr(velocity), _ptr(grad), param.size, learning_rate, momentum,
+        int(nesterov), grad_scale, clipvalue, decay)
 
 
 def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
                 decay):
-    ctype, _, adam, _, _ = _OPTIM[param.dtype.char]
-    adam(_buf(ctype, param), _buf(ctype, m), _buf(ctype, v), _buf(ctype, v_hat), _buf(ctype, grad),
-         param.size, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue, decay)
+    adam = _OPTIM[param.dtype.char][1]
+    adam(_ptr(param), _ptr(m), _ptr(v), _ptr(v_hat), _ptr(grad), param.size, alpha, beta_1, beta_2,
+         epsilon, grad_scale, clipvalue, decay)
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
                    epsilon, grad_scale, clipvalue, decay):
-    ctype, _, _, rmsprop, _ = _OPTIM[param.dtype.char]
-    rmsprop(_buf(ctype, param), _buf(ctype, velocity), _buf(ctype, momentum_buf),
-            _buf(ctype, average_grad), _buf(ctype, grad), param.size, learning_rate, rho, momentum,
-            epsilon, grad_scale, clipvalue, decay)
+    rmsprop = _OPTIM[param.dtype.char][2]
+    rmsprop(_ptr(param), _ptr(velocity), _ptr(momentum_buf), _ptr(average_grad), _ptr(grad),
+            param.size, learning_rate, rho, momentum, epsilon, grad_scale, clipvalue, decay)
 
 
 def sum_squares(x):
-    ctype, _, _, _, sum_sq = _OPTIM[x.dtype.char]
-    workspace = np.empty(lib.tk_sum_squares_workspace_size(x.size) // 8, np.float64)
-    return sum_sq(ffi.from_buffer("double[]", workspace), _buf(ctype, x), x.size)
+    sum_sq = _OPTIM[x.dtype.char][3]
+    workspace = ffi.cast("double *", _workspace(lib.tk_sum_squares_workspace_size(x.size)))
+    return sum_sq(workspace, _ptr(x), x.size)

@@ -9,9 +9,28 @@ import numpy as np
 
 from . import selection
 
-# ---- gemm ----
+# The checks every section shares. `op` names the operation in the message.
+FLOAT_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
 
-GEMM_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+
+def _check_float(op, name, a, ndim=None):
+    """a must be a C-contiguous float32/float64 ndarray (with ndim axes when given)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous "
+                         f"(shape {a.shape}, strides {a.strides})")
+
+
+def _check_real(op, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__}")
+
+# ---- gemm ----
 
 
 def matmul(a, b):
@@ -28,15 +47,17 @@ def matmul(a, b):
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}")
     if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
         raise ValueError(f"matmul: inner dimensions differ: {a_shape} @ {b_shape}")
-    if len(a_shape) > 2 or len(b_shape) > 2:
+    # Batch axes always broadcast when equal or when one side has none; np.broadcast_shapes costs
+    # several microseconds, more than a small matmul.
+    if len(a_shape) > 2 and len(b_shape) > 2 and a_shape[:-2] != b_shape[:-2]:
         try:
             np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
         except ValueError:
             raise ValueError(f"matmul: batch dimensions do not broadcast: {a_shape} @ {b_shape}") from None
     dtype = a.dtype
-    if dtype is not b.dtype or dtype not in GEMM_DTYPES:  # builtin dtypes are singletons
+    if dtype is not b.dtype or dtype not in FLOAT_DTYPES:  # builtin dtypes are singletons
         dtype = np.result_type(dtype, b.dtype)
-        if dtype not in GEMM_DTYPES:
+        if dtype not in FLOAT_DTYPES:
             return np.asarray(np.matmul(a, b))
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
     return selection.impl.matmul(a, b)
@@ -52,7 +73,7 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     for name, x in (("a", a), ("b", b)):
         if not isinstance(x, np.ndarray):
             raise TypeError(f"gemm: {name} must be an ndarray, got {type(x).__name__}")
-        if x.dtype not in GEMM_DTYPES:
+        if x.dtype not in FLOAT_DTYPES:
             raise TypeError(f"gemm: {name} must be float32 or float64, got {x.dtype}")
         if x.ndim != 2:
             raise ValueError(f"gemm: {name} must be 2-D, got shape {x.shape}")
@@ -63,9 +84,8 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     if op_a[1] != op_b[0]:
         raise ValueError(f"gemm: inner dimensions differ: op(a) {op_a} @ op(b) {op_b} "
                          f"(a {a.shape}, trans_a={bool(trans_a)}; b {b.shape}, trans_b={bool(trans_b)})")
-    for name, value in (("alpha", alpha), ("beta", beta)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"gemm: {name} must be a real number, got {type(value).__name__}")
+    _check_real("gemm", "alpha", alpha)
+    _check_real("gemm", "beta", beta)
     if out is None:
         if beta != 0:
             raise ValueError(f"gemm: beta={beta} needs an `out` array to scale")
@@ -84,17 +104,6 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
 # ---- conv2d ----
 # NHWC images, HWIO kernels (kh, kw, c_in, c_out). Hyper-parameters arrive resolved: stride and
 # dilation as (h, w) pairs, padding as explicit (top, bottom, left, right).
-
-
-def _conv_array(a, name, op, ndim):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
-    if a.dtype.char not in "fd":
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
-    if a.ndim != ndim:
-        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{op}: {name} must be C-contiguous (shape {a.shape}, strides {a.strides})")
 
 
 def _same_dtype(op, **arrays):
@@ -148,10 +157,10 @@ def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"
 def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
     """y[n, oh, ow, o] = b[o] + sum x_pad[n, oh*sh + i*dh, ow*sw + j*dw, c] * w[i, j, c, o]."""
     op = "conv2d"
-    _conv_array(x, "x", op, 4)
-    _conv_array(w, "w", op, 4)
+    _check_float(op, "x", x, 4)
+    _check_float(op, "w", w, 4)
     if b is not None:
-        _conv_array(b, "b", op, 1)
+        _check_float(op, "b", b, 1)
     _same_dtype(op, x=x, w=w, b=b)
     stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
     if x.shape[3] != w.shape[2]:
@@ -168,8 +177,8 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 
 def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
     """dx [n, *input_hw, c]: the gradient of conv2d_forward w.r.t. x (= conv_transpose2d of dy)."""
     op = "conv2d_backward_input"
-    _conv_array(dy, "dy", op, 4)
-    _conv_array(w, "w", op, 4)
+    _check_float(op, "dy", dy, 4)
+    _check_float(op, "w", w, 4)
     _same_dtype(op, dy=dy, w=w)
     stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
     if dy.shape[3] != w.shape[3]:
@@ -201,8 +210,8 @@ def conv2d_backward_weight_bias(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1)
 
 
 def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
-    _conv_array(x, "x", op, 4)
-    _conv_array(dy, "dy", op, 4)
+    _check_float(op, "x", x, 4)
+    _check_float(op, "dy", dy, 4)
     _same_dtype(op, x=x, dy=dy)
     stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
     out = conv2d_output_hw(x.shape[1:3], tuple(kernel_hw), stride, dilation, padding, op)
@@ -214,25 +223,10 @@ def _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding):
 
 def conv2d_backward_bias(dy):
     """db [o]: dy summed over batch, height and width."""
-    _conv_array(dy, "dy", "conv2d_backward_bias", 4)
+    _check_float("conv2d_backward_bias", "dy", dy, 4)
     return selection.impl.conv2d_backward_bias(dy)
 
 # ---- pooling ----
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _check_float(name, op, a, ndim=None):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{op}: {name} must be an ndarray, got {type(a).__name__}")
-    if a.dtype not in _FLOATS:
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {a.shape}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{op}: {name} must be C-contiguous "
-                         f"(shape {a.shape}, strides {a.strides})")
-
 
 def _pair(name, op, value):
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
@@ -267,7 +261,7 @@ def pool2d_geometry(x_shape, pool_size, strides, padding, op="pool2d"):
 
 
 def _pool_input(op, x):
-    _check_float("x", op, x, ndim=4)
+    _check_float(op, "x", x, 4)
     if x.shape[1] * x.shape[2] >= 2 ** 31:
         raise ValueError(f"{op}: an image of {x.shape[1]}x{x.shape[2]} pixels is too large "
                          "(argmax offsets are int32)")
@@ -281,7 +275,7 @@ def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
 
 
 def _check_argmax(op, dy, argmax, x_shape):
-    _check_float("dy", op, dy, ndim=4)
+    _check_float(op, "dy", dy, 4)
     if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or argmax.shape != dy.shape \
             or not argmax.flags.c_contiguous:
         raise ValueError(f"{op}: argmax must be a contiguous int32 array of shape {dy.shape}")
@@ -313,7 +307,7 @@ def maxpool2d_backward(dy, argmax, x_shape, pool_size=2, strides=None, padding="
 
 def maxpool2d_gather(ddx, argmax):
     """Gradient of max-pool backward w.r.t. dy: ddx gathered at argmax (shape of argmax)."""
-    _check_float("ddx", "max_pool2d double backward", ddx, ndim=4)
+    _check_float("max_pool2d double backward", "ddx", ddx, 4)
     _check_argmax("max_pool2d double backward", np.empty(argmax.shape, ddx.dtype), argmax,
                   ddx.shape)
     return selection.impl.maxpool2d_gather(ddx, argmax)
@@ -329,7 +323,7 @@ def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
 def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid"):
     """dx of average pooling for an input of shape x_shape."""
     x_shape = tuple(int(v) for v in x_shape)
-    _check_float("dy", "avg_pool2d backward", dy, ndim=4)
+    _check_float("avg_pool2d backward", "dy", dy, 4)
     geometry = _pool_backward_geometry("avg_pool2d backward", dy, x_shape, pool_size, strides,
                                        padding)
     return selection.impl.avgpool2d_backward(dy, x_shape, geometry)
@@ -339,13 +333,13 @@ def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid"):
 
 
 def _check_rows(op, x):
-    _check_float("x", op, x)
+    _check_float(op, "x", x)
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(f"{op}: x needs a non-empty last axis, got shape {x.shape}")
 
 
 def _check_like(op, name, a, like):
-    _check_float(name, op, a)
+    _check_float(op, name, a)
     if a.shape != like.shape or a.dtype != like.dtype:
         raise ValueError(f"{op}: {name} must match {like.shape} {like.dtype}, "
                          f"got {a.shape} {a.dtype}")
@@ -431,7 +425,7 @@ def _check_update(name, param, grad, states):
         raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
                         f"{type(grad).__name__}")
     dtype, shape = param.dtype, param.shape
-    if dtype.char not in "fd":
+    if dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: param must be float32 or float64, got {dtype}")
     buffers = [("param", param), ("grad", grad)]
     buffers += [(k, v) for k, v in states.items() if v is not None]
@@ -455,8 +449,7 @@ def _check_update(name, param, grad, states):
 
 def _check_scalars(name, **values):
     for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{name}: {key} must be a real number, got {type(value).__name__}")
+        _check_real(name, key, value)
         if not math.isfinite(value):
             raise ValueError(f"{name}: {key} must be finite, got {value}")
 
@@ -519,6 +512,6 @@ def sum_squares(x):
     """sum(x**2) of a float32/float64 array, accumulated in float64 (a Python float)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"sum_squares expects an ndarray, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
+    if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"sum_squares: x must be float32 or float64, got {x.dtype}")
     return selection.impl.sum_squares(np.ascontiguousarray(x))

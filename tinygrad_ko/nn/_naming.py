@@ -1,5 +1,4 @@
-"""Names: Keras-style unique layer names, and the "unknown name" error every lookup raises."""
-import difflib
+"""Keras-style unique layer names."""
 import re
 from collections import defaultdict
 
@@ -25,10 +24,3 @@ def reset_names():
     """Restart the automatic numbering (what ``keras.backend.clear_session()`` does)."""
     _name_counts.clear()
 
-
-def unknown_name_error(kind, name, valid):
-    """ValueError for an unknown ``kind`` name, listing the valid ones and the closest match."""
-    valid = sorted(valid)
-    close = difflib.get_close_matches(str(name), valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"Unknown {kind} {name!r}.{hint} Valid names: {', '.join(valid)}")

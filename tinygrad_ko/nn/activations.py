@@ -9,7 +9,7 @@ ValueError listing the valid names (and the closest one) for an unknown name.
 """
 from .. import functional as F
 from ..tensor import Tensor
-from ._naming import unknown_name_error
+from .._lookup import unknown_name_error
 
 
 def _tensor(x):

@@ -8,10 +8,7 @@ F.max_pool2d / F.avg_pool2d / F.global_avg_pool2d (our C kernels).
     ((3, 3, 1, 32), (None, 28, 28, 32))
 """
 from .. import functional as F
-from . import activations as activations_module
-from . import initializers as initializers_module
-from . import regularizers as regularizers_module
-from .layers import positive_int, serialize_or_none
+from .layers import add_kernel_bias, kernel_bias_config, kernel_bias_options, positive_int
 from .module import Layer
 
 
@@ -68,12 +65,8 @@ class _Conv(Layer):
                              f"dilation_rate={self.dilation_rate}")
         self.padding = padding_mode(padding, cls, self.PADDINGS)
         channels_last(data_format, cls)
-        self.activation = activations_module.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_module.get(kernel_initializer)
-        self.bias_initializer = initializers_module.get(bias_initializer)
-        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        kernel_bias_options(self, activation, use_bias, kernel_initializer, bias_initializer,
+                            kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
@@ -83,10 +76,7 @@ class _Conv(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"layer {self.name!r}: the channel dimension of the inputs must be "
                              f"known; got input shape {input_shape}")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+        add_kernel_bias(self, self.kernel_size + (input_shape[-1], self.filters))
 
     def check_input_shape(self, input_shape):
         channels = self.kernel.shape[-2]
@@ -112,13 +102,7 @@ class _Conv(Layer):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "dilation_rate": self.dilation_rate,
-                "activation": activations_module.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_module.serialize(self.bias_initializer),
-                "kernel_regularizer": serialize_or_none(regularizers_module,
-                                                        self.kernel_regularizer),
-                "bias_regularizer": serialize_or_none(regularizers_module, self.bias_regularizer)}
+                **kernel_bias_config(self)}
 
 
 class Conv2D(_Conv):

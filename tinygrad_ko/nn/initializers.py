@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._naming import unknown_name_error
+from .._lookup import get_object, serialize_object
 
 # Keras divides the truncated-normal stddev by this constant, the stddev of a unit normal truncated
 # to [-2, 2], so that the truncated draws end up with the requested variance.
@@ -258,31 +258,15 @@ _CLASS_NAMES = {cls.__name__: cls for cls in _BY_NAME.values()}
 def serialize(initializer):
     """{"class_name": ..., "config": ...}, the form ``get`` reads back; a plain callable is
     returned as it is (it round-trips within the process only)."""
-    if not isinstance(initializer, Initializer):
-        return initializer
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return serialize_object(initializer, Initializer)
 
 
 def get(identifier):
-    """An Initializer from a name ("he_normal"), a class name, a serialized dict, or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _CLASS_NAMES.get(identifier)
-        if cls is None:
-            raise unknown_name_error("initializer", identifier, _BY_NAME)
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _CLASS_NAMES.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name_error("initializer", identifier.get("class_name"), _CLASS_NAMES)
-        return cls.from_config(identifier.get("config", {}))
+    """An Initializer from a name ("he_normal"), a class name, a serialized dict, an Initializer
+    class, or a callable."""
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret initializer {identifier!r}: expected a name, a config "
-                    f"dict or a callable(shape, dtype)")
+    return get_object("initializer", identifier, _BY_NAME, _CLASS_NAMES, "callable(shape, dtype)")
 
 
 # Keras's lower-case aliases.

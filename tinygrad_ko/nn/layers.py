@@ -31,6 +31,36 @@ def serialize_or_none(module, value):
     return None if value is None else module.serialize(value)
 
 
+def kernel_bias_options(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                        kernel_regularizer, bias_regularizer):
+    """Resolve and store the activation / kernel / bias arguments Dense and the convolutions
+    share (names, configs or callables -> objects; unknown names raise)."""
+    layer.activation = activations_module.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = initializers_module.get(kernel_initializer)
+    layer.bias_initializer = initializers_module.get(bias_initializer)
+    layer.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers_module.get(bias_regularizer)
+
+
+def add_kernel_bias(layer, kernel_shape):
+    """layer.kernel of kernel_shape and layer.bias (one per output: kernel_shape[-1]) or None."""
+    layer.kernel = layer.add_weight("kernel", kernel_shape, layer.kernel_initializer,
+                                    layer.kernel_regularizer)
+    layer.bias = (layer.add_weight("bias", kernel_shape[-1:], layer.bias_initializer,
+                                   layer.bias_regularizer) if layer.use_bias else None)
+
+
+def kernel_bias_config(layer):
+    """The get_config entries of kernel_bias_options's arguments."""
+    return {"activation": activations_module.serialize(layer.activation),
+            "use_bias": layer.use_bias,
+            "kernel_initializer": initializers_module.serialize(layer.kernel_initializer),
+            "bias_initializer": initializers_module.serialize(layer.bias_initializer),
+            "kernel_regularizer": serialize_or_none(regularizers_module, layer.kernel_regularizer),
+            "bias_regularizer": serialize_or_none(regularizers_module, layer.bias_regularizer)}
+
+
 def _constant(array, like):
     from ..tensor import Tensor
     return Tensor(np.asarray(array, dtype=like.dtype))
@@ -50,12 +80,8 @@ class Dense(Layer):
         if input_dim is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_dim,)
         self.units = positive_int(units, "units", "Dense")
-        self.activation = activations_module.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_module.get(kernel_initializer)
-        self.bias_initializer = initializers_module.get(bias_initializer)
-        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        kernel_bias_options(self, activation, use_bias, kernel_initializer, bias_initializer,
+                            kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
@@ -64,10 +90,7 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"layer {self.name!r}: the last dimension of the inputs to Dense must "
                              f"be known; got input shape {input_shape}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer, self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+        add_kernel_bias(self, (input_shape[-1], self.units))
 
     def check_input_shape(self, input_shape):
         features = self.kernel.shape[0]
@@ -85,14 +108,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": activations_module.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_module.serialize(self.bias_initializer),
-                "kernel_regularizer": serialize_or_none(regularizers_module,
-                                                        self.kernel_regularizer),
-                "bias_regularizer": serialize_or_none(regularizers_module, self.bias_regularizer)}
+        return {**super().get_config(), "units": self.units, **kernel_bias_config(self)}
 
 
 class Flatten(Layer):

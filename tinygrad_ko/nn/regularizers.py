@@ -9,7 +9,7 @@ current weights, and the training loop adds their sum to the loss::
 
 L1: ``l1 * sum(|w|)``; L2: ``l2 * sum(w ** 2)`` (no 1/2, as in Keras); L1L2: both.
 """
-from ._naming import unknown_name_error
+from .._lookup import get_object, serialize_object
 
 
 def _factor(name, value):
@@ -91,26 +91,9 @@ _CLASS_NAMES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 def serialize(regularizer):
     """{"class_name": ..., "config": ...}, the form ``get`` reads back; a plain callable is
     returned as it is (it round-trips within the process only)."""
-    if not isinstance(regularizer, Regularizer):
-        return regularizer
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return serialize_object(regularizer, Regularizer)
 
 
 def get(identifier):
     """A regularizer from None, a name ("l2"), a serialized dict, or a callable(weight)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        factory = _BY_NAME.get(identifier) or _CLASS_NAMES.get(identifier)
-        if factory is None:
-            raise unknown_name_error("regularizer", identifier, _BY_NAME)
-        return factory()
-    if isinstance(identifier, dict):
-        cls = _CLASS_NAMES.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name_error("regularizer", identifier.get("class_name"), _CLASS_NAMES)
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret regularizer {identifier!r}: expected a name, a config "
-                    f"dict or a callable(weight)")
+    return get_object("regularizer", identifier, _BY_NAME, _CLASS_NAMES, "callable(weight)")
