@@ -199,4 +199,13 @@ int64_t tk_sum_squares_workspace_size(int64_t n);
 double tk_sum_squares_f32(double *workspace, const float *x, int64_t n);
 double tk_sum_squares_f64(double *workspace, const double *x, int64_t n);
 
+/* ---- elementwise ---- */
+/* ReLU, NumPy semantics bit for bit: forward out = max(x, 0) with NaN propagated and -0.0 -> +0.0;
+ * backward dx = dy * (x > 0) (a product: dy = inf/NaN where x <= 0 gives NaN, as in NumPy).
+ * out, dx, dy, x: [n], contiguous; out/dx may alias neither input. */
+void tk_relu_forward_f32(float *out, const float *x, int64_t n);
+void tk_relu_forward_f64(double *out, const double *x, int64_t n);
+void tk_relu_backward_f32(float *dx, const float *dy, const float *x, int64_t n);
+void tk_relu_backward_f64(double *dx, const double *dy, const double *x, int64_t n);
+
 #endif

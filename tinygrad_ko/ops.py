@@ -11,7 +11,7 @@ is a one-line composition of these, written in tensor.py.
 Conventions: backward returns one gradient per input (None where `needs_input_grad` is False)
 and may return it in the broadcast shape, since the engine sums it back to the input's shape.
 Constant masks (relu, clip, max ties, where) enter backward as plain arrays multiplied into the
-gradient, so their second derivative is correctly zero. Kernel-backed ops (Matmul) check
+gradient, so their second derivative is correctly zero. Kernel-backed ops (Matmul, Relu) check
 is_grad_enabled() in backward: a differentiable Tensor-op formula under create_graph, straight
 kernel calls on arrays otherwise.
 
@@ -187,13 +187,24 @@ class Log(Function):
         return grad / self.inputs[0]
 
 
+def _c_order(a):
+    """a itself when C-contiguous, else a C-ordered copy (np.ascontiguousarray makes 0-d 1-d)."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 class Relu(Function):
-    """max(x, 0); the gradient at exactly 0 is 0."""
+    """max(x, 0); the gradient at exactly 0 is 0. float32/float64 run the C kernels, both ways."""
     def forward(self, x):
+        if x.dtype in kernels.FLOAT_DTYPES:
+            return kernels.relu_forward(_c_order(x))
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        return grad * (self.inputs[0].data > 0)
+        x, dy = self.inputs[0].data, grad.data
+        if is_grad_enabled() or x.dtype not in kernels.FLOAT_DTYPES or dy.dtype != x.dtype:
+            return grad * (x > 0)  # differentiable in grad: the mask is a constant
+        dx = kernels.relu_backward(_c_order(dy), _c_order(x))
+        return _tensor.Tensor._make(dx, False, None)
 
 
 class Sigmoid(Function):

@@ -473,3 +473,21 @@ def sum_squares(x):
     sum_sq = _OPTIM[x.dtype.char][3]
     workspace = ffi.cast("double *", _workspace(lib.tk_sum_squares_workspace_size(x.size)))
     return sum_sq(workspace, _ptr(x), x.size)
+
+# ---- elementwise ----
+
+# by dtype char: (forward, backward)
+_RELU = {"f": (lib.tk_relu_forward_f32, lib.tk_relu_backward_f32),
+         "d": (lib.tk_relu_forward_f64, lib.tk_relu_backward_f64)}
+
+
+def relu_forward(x):
+    out = np.empty_like(x)
+    _RELU[x.dtype.char][0](_ptr(out), _ptr(x), x.size)
+    return out
+
+
+def relu_backward(dy, x):
+    dx = np.empty_like(x)
+    _RELU[x.dtype.char][1](_ptr(dx), _ptr(dy), _ptr(x), x.size)
+    return dx

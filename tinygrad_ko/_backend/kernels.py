@@ -515,3 +515,22 @@ def sum_squares(x):
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"sum_squares: x must be float32 or float64, got {x.dtype}")
     return selection.impl.sum_squares(np.ascontiguousarray(x))
+
+# ---- elementwise ----
+
+
+def relu_forward(x):
+    """np.maximum(x, 0) of a C-contiguous float32/float64 array (NaN propagates, -0.0 -> +0.0)."""
+    _check_float("relu_forward", "x", x)
+    return selection.impl.relu_forward(x)
+
+
+def relu_backward(dy, x):
+    """dy * (x > 0) for C-contiguous float32/float64 arrays of one shape and dtype."""
+    _check_float("relu_backward", "dy", dy)
+    _check_float("relu_backward", "x", x)
+    if dy.dtype != x.dtype:
+        raise TypeError(f"relu_backward: dy has dtype {dy.dtype}, x has {x.dtype}")
+    if dy.shape != x.shape:
+        raise ValueError(f"relu_backward: dy has shape {dy.shape}, x has {x.shape}")
+    return selection.impl.relu_backward(dy, x)

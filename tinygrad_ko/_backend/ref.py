@@ -276,3 +276,13 @@ def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_r
 def sum_squares(x):
     flat = x.reshape(-1).astype(np.float64, copy=False)
     return float(np.dot(flat, flat))
+
+# ---- elementwise ----
+
+
+def relu_forward(x):
+    return np.maximum(x, 0)
+
+
+def relu_backward(dy, x):
+    return dy * (x > 0)
