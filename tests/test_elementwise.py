@@ -10,7 +10,7 @@ from tinygrad_ko._backend import c_available, kernels, ref
 # NaN * 0 in the reference is the point of some cases, not a problem.
 pytestmark = [pytest.mark.kernel, pytest.mark.filterwarnings("ignore:invalid value")]
 
-SIZES = [0, 1, 7, 4097, (1 << 18) + 3]  # the last one crosses the OpenMP threshold
+SIZES = [0, 1, 7, 4097, (1 << 16) + 3]  # the last one crosses the OpenMP threshold
 SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 2.5, -2.5]
 
 
