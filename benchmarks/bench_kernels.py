@@ -1,4 +1,4 @@
-"""Issue 4's kernels: log-sum-exp, fused cross-entropy and pooling (plus convolution, through
+"""Issue 4's kernels and ReLU: log-sum-exp, fused cross-entropy, pooling, ReLU (plus convolution,
 benchmarks/bench_conv.py), our C kernels vs our NumPy references vs PyTorch CPU, side by side.
 
     PYTHONPATH=. python benchmarks/bench_kernels.py [--threads 1 2] [--repeat 7] [--json out.json]
@@ -111,6 +111,18 @@ def _pool(c, torch, kind, shape, threads, repeat, rng):
     return _row(f"{kind}pool 2x2 fwd+bwd", shape, threads, common.race(fns, repeat), moved, err)
 
 
+def _relu(c, torch, shape, threads, repeat, rng):
+    """Forward + backward: ours two kernel calls, NumPy's np.maximum then the masked product."""
+    x, dy = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    fns = {"c": lambda: (c.relu_forward(x), c.relu_backward(dy, x)),
+           "numpy": lambda: (ref.relu_forward(x), ref.relu_backward(dy, x))}
+    if torch is not None:
+        xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
+        fns["torch"] = lambda: (torch.relu(xt), torch.ops.aten.threshold_backward(dyt, xt, 0))
+    err = common.max_abs_err(c.relu_backward(dy, x), ref.relu_backward(dy, x))
+    return _row("relu fwd+bwd", shape, threads, common.race(fns, repeat), 5 * x.nbytes, err)
+
+
 def run(threads, repeat):
     """Rows for every kernel at every thread count in `threads`."""
     from tinygrad_ko._backend import c
@@ -123,6 +135,7 @@ def run(threads, repeat):
         rows += [_cross_entropy(c, torch, shape, n, repeat, rng) for shape in XENT_SHAPES]
         rows += [_pool(c, torch, kind, shape, n, repeat, rng)
                  for kind in ("max", "avg") for shape in POOL_SHAPES]
+        rows.append(_relu(c, torch, (128, 28, 28, 32), n, repeat, rng))
     return rows
 
 
@@ -133,7 +146,7 @@ def main(args):
     torch = common.optional_torch()
     print(f"torch: {torch.__version__ if torch else 'not installed (its columns stay empty)'}")
     rows = run(args.threads, args.repeat)
-    common.print_table(rows, COLUMNS, "log-sum-exp, fused cross-entropy, pooling (float32)")
+    common.print_table(rows, COLUMNS, "log-sum-exp, fused cross-entropy, pooling, ReLU (float32)")
     payload = {"kernels": rows}
     if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_conv.py")):
         import bench_conv
