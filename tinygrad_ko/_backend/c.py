@@ -23,17 +23,16 @@ _scratch = threading.local()
 
 
 def _ptr(x):
-    """Pointer to x's first element without a copy (ffi.NULL for None): from_buffer for contiguous
-    arrays (cheap), the raw address for other views (x stays alive in the caller for the duration of
-    the C call)."""
+    """Pointer to x's first element without a copy (ffi.NULL for None): from_buffer for C-contiguous
+    arrays (the cheap, common case, tried first), the raw address for other views (x stays alive
+    in the caller for the duration of the C call)."""
     if x is None:
         return ffi.NULL
     ctype = _CTYPES[x.dtype.char]
-    if x.flags.c_contiguous:
+    try:
         return ffi.from_buffer(ctype, x)
-    if x.flags.f_contiguous:
-        return ffi.from_buffer(ctype, x.T)
-    return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
+    except ValueError:  # not C-contiguous
+        return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
 
 
 def _aligned_bytes(nbytes):
