@@ -14,6 +14,19 @@ def unknown_name_error(kind, name, valid):
     return ValueError(f"Unknown {kind}: {name!r}.{hint} Valid names: {', '.join(valid)}")
 
 
+class Configurable:
+    """Rebuilt from its ``get_config()`` (the constructor's keyword arguments), and shown as the
+    constructor call."""
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def serialize_object(obj, base):
     """{"class_name": ..., "config": ...} for an instance of base, the form ``get_object`` reads
     back; anything else (a plain callable) is returned as it is (it round-trips within the process

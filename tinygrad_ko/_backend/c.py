@@ -20,20 +20,31 @@ _CTYPES = {char: ffi.typeof(ctype) for char, ctype in (("f", "float[]"), ("d", "
 # Workspaces come from one cached buffer per Python thread (cffi releases the GIL, so two threads
 # may run kernels at once), grown on demand, never allocated per call.
 _scratch = threading.local()
+_SUFFIX = {"f": "f32", "d": "f64"}
+_kern_fns = {}
+
+
+def _kern_fn(name, dtype):
+    """lib.tk_<name>_<f32|f64> for dtype, looked up once (cffi attribute lookups cost
+    microseconds)."""
+    key = (name, dtype.char)
+    fn = _kern_fns.get(key)
+    if fn is None:
+        fn = _kern_fns[key] = getattr(lib, f"tk_{name}_{_SUFFIX[dtype.char]}")
+    return fn
 
 
 def _ptr(x):
-    """Pointer to x's first element without a copy (ffi.NULL for None): from_buffer for contiguous
-    arrays (cheap), the raw address for other views (x stays alive in the caller for the duration of
-    the C call)."""
+    """Pointer to x's first element without a copy (ffi.NULL for None): from_buffer for C-contiguous
+    arrays (the cheap, common case, tried first), the raw address for other views (x stays alive
+    in the caller for the duration of the C call)."""
     if x is None:
         return ffi.NULL
     ctype = _CTYPES[x.dtype.char]
-    if x.flags.c_contiguous:
+    try:
         return ffi.from_buffer(ctype, x)
-    if x.flags.f_contiguous:
-        return ffi.from_buffer(ctype, x.T)
-    return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
+    except ValueError:  # not C-contiguous
+        return ffi.cast(ctype.item.cname + " *", x.__array_interface__["data"][0])
 
 
 def _aligned_bytes(nbytes):
@@ -237,7 +248,6 @@ def _batched_matmul(a, b):
     return out
 
 # ---- conv2d ----
-_conv_kernels = {}  # (dtype char, kernel name) -> (workspace-size query, kernel)
 
 
 def _aligned_empty(shape, dtype):
@@ -255,14 +265,8 @@ def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
 
 
 def _run(kernel, dtype, geometry, out, *inputs):
-    fns = _conv_kernels.get((dtype.char, kernel))
-    if fns is None:
-        suffix = "f32" if dtype == np.float32 else "f64"
-        fns = _conv_kernels[dtype.char, kernel] = (
-            getattr(lib, f"tk_conv2d_workspace_size_{kernel}_{suffix}"),
-            getattr(lib, f"tk_conv2d_{kernel}_{suffix}"))
-    workspace_size, run = fns
-    run(*[_ptr(a) for a in (out, *inputs)], geometry, _workspace(workspace_size(geometry)))
+    workspace = _workspace(_kern_fn(f"conv2d_workspace_size_{kernel}", dtype)(geometry))
+    _kern_fn(f"conv2d_{kernel}", dtype)(*[_ptr(a) for a in (out, *inputs)], geometry, workspace)
     return out
 
 
@@ -318,18 +322,6 @@ def conv2d_backward_bias(dy):
     return _run("backward_bias", dy.dtype, geometry, db, dy)
 
 # ---- pooling ----
-
-_KERN_SUFFIX = {"f": "f32", "d": "f64"}
-_kern_fns = {}
-
-
-def _kern_fn(name, dtype):
-    key = (name, dtype.char)
-    fn = _kern_fns.get(key)
-    if fn is None:
-        fn = _kern_fns[key] = getattr(lib, f"tk_{name}_{_KERN_SUFFIX[dtype.char]}")
-    return fn
-
 
 def maxpool2d_forward(x, geometry):
     n, h, w, c = x.shape
@@ -441,53 +433,42 @@ def xent_dense(logits, target, row_scale, smoothing):
 
 # ---- optimizers ----
 
-# by dtype char: (sgd, adam, rmsprop, sum of squares); dtype.name costs microseconds
-_OPTIM = {"f": (lib.tk_sgd_update_f32, lib.tk_adam_update_f32, lib.tk_rmsprop_update_f32,
-                lib.tk_sum_squares_f32),
-          "d": (lib.tk_sgd_update_f64, lib.tk_adam_update_f64, lib.tk_rmsprop_update_f64,
-                lib.tk_sum_squares_f64)}
-
 
 def sgd_update(param, velocity, grad, learning_rate, momentum, nesterov, grad_scale, clipvalue,
                decay):
-    sgd = _OPTIM[param.dtype.char][0]
+    sgd = _kern_fn("sgd_update", param.dtype)
     sgd(_ptr(param), _ptr(velocity), _ptr(grad), param.size, learning_rate, momentum,
         int(nesterov), grad_scale, clipvalue, decay)
 
 
 def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_scale, clipvalue,
                 decay):
-    adam = _OPTIM[param.dtype.char][1]
+    adam = _kern_fn("adam_update", param.dtype)
     adam(_ptr(param), _ptr(m), _ptr(v), _ptr(v_hat), _ptr(grad), param.size, alpha, beta_1, beta_2,
          epsilon, grad_scale, clipvalue, decay)
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
                    epsilon, grad_scale, clipvalue, decay):
-    rmsprop = _OPTIM[param.dtype.char][2]
+    rmsprop = _kern_fn("rmsprop_update", param.dtype)
     rmsprop(_ptr(param), _ptr(velocity), _ptr(momentum_buf), _ptr(average_grad), _ptr(grad),
             param.size, learning_rate, rho, momentum, epsilon, grad_scale, clipvalue, decay)
 
 
 def sum_squares(x):
-    sum_sq = _OPTIM[x.dtype.char][3]
     workspace = ffi.cast("double *", _workspace(lib.tk_sum_squares_workspace_size(x.size)))
-    return sum_sq(workspace, _ptr(x), x.size)
+    return _kern_fn("sum_squares", x.dtype)(workspace, _ptr(x), x.size)
 
 # ---- elementwise ----
-
-# by dtype char: (forward, backward)
-_RELU = {"f": (lib.tk_relu_forward_f32, lib.tk_relu_backward_f32),
-         "d": (lib.tk_relu_forward_f64, lib.tk_relu_backward_f64)}
 
 
 def relu_forward(x):
     out = np.empty_like(x)
-    _RELU[x.dtype.char][0](_ptr(out), _ptr(x), x.size)
+    _kern_fn("relu_forward", x.dtype)(_ptr(out), _ptr(x), x.size)
     return out
 
 
 def relu_backward(dy, x):
     dx = np.empty_like(x)
-    _RELU[x.dtype.char][1](_ptr(dx), _ptr(dy), _ptr(x), x.size)
+    _kern_fn("relu_backward", x.dtype)(_ptr(dx), _ptr(dy), _ptr(x), x.size)
     return dx

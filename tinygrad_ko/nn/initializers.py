@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .._lookup import get_object, serialize_object
+from .._lookup import Configurable, get_object, serialize_object
 
 # Keras divides the truncated-normal stddev by this constant, the stddev of a unit normal truncated
 # to [-2, 2], so that the truncated draws end up with the requested variance.
@@ -47,7 +47,7 @@ def _float_dtype(dtype):
     return dtype
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``init(shape, dtype=None) -> np.ndarray``; subclasses implement ``sample``."""
 
     def __init__(self, seed=None):
@@ -71,14 +71,6 @@ class Initializer:
 
     def get_config(self):
         return {"seed": self.seed}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):

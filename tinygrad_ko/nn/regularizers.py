@@ -9,7 +9,7 @@ current weights, and the training loop adds their sum to the loss::
 
 L1: ``l1 * sum(|w|)``; L2: ``l2 * sum(w ** 2)`` (no 1/2, as in Keras); L1L2: both.
 """
-from .._lookup import get_object, serialize_object
+from .._lookup import Configurable, get_object, serialize_object
 
 
 def _factor(name, value):
@@ -19,7 +19,7 @@ def _factor(name, value):
     return value
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``penalty = regularizer(weight)`` returns a scalar Tensor."""
 
     def __call__(self, weight):
@@ -27,14 +27,6 @@ class Regularizer:
 
     def get_config(self):
         raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1(Regularizer):
