@@ -28,6 +28,26 @@ def backend(request):
 
 
 @pytest.fixture
+def c_impl():
+    """The C backend module itself, for kernel tests that call it directly."""
+    if not c_available():
+        pytest.skip("C backend not built")
+    from tinygrad_ko._backend import c
+    return c
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["generic", "avx2", "avx512"])
+def simd(request, c_impl):
+    """Runs a kernel test once per SIMD body the CPU has, restoring the best one afterwards."""
+    best = c_impl.select_simd(99)
+    if request.param > best:
+        pytest.skip("CPU lacks this ISA")
+    c_impl.select_simd(request.param)
+    yield request.param
+    c_impl.select_simd(best)
+
+
+@pytest.fixture
 def torch():
     """PyTorch as an oracle, when installed (and not under the sanitizer build)."""
     if os.environ.get("TINYGRAD_KO_NO_TORCH") == "1":

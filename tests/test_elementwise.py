@@ -5,31 +5,13 @@ import numpy as np
 import pytest
 
 import tinygrad_ko as tg
-from tinygrad_ko._backend import c_available, kernels, ref
+from tinygrad_ko._backend import kernels, ref
 
 # NaN * 0 in the reference is the point of some cases, not a problem.
 pytestmark = [pytest.mark.kernel, pytest.mark.filterwarnings("ignore:invalid value")]
 
 SIZES = [0, 1, 7, 4097, (1 << 16) + 3]  # the last one crosses the OpenMP threshold
 SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 2.5, -2.5]
-
-
-@pytest.fixture
-def c_impl():
-    if not c_available():
-        pytest.skip("C backend not built")
-    from tinygrad_ko._backend import c
-    return c
-
-
-@pytest.fixture(params=[0, 1, 2], ids=["generic", "avx2", "avx512"])
-def simd(request, c_impl):
-    best = c_impl.select_simd(99)
-    if request.param > best:
-        pytest.skip("CPU lacks this ISA")
-    c_impl.select_simd(request.param)
-    yield request.param
-    c_impl.select_simd(best)
 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])

@@ -7,31 +7,13 @@ import numpy as np
 import pytest
 
 import tinygrad_ko as tg
-from tinygrad_ko._backend import c_available, kernels, ref
+from tinygrad_ko._backend import kernels, ref
 
 pytestmark = pytest.mark.kernel
 
 SIZES = [1, 7, 16, 33, 16385]  # around the vector widths and one OpenMP block
 LARGE = (1 << 20) + 5  # past the threshold where the update is split among threads
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
-
-
-@pytest.fixture
-def c_impl():
-    if not c_available():
-        pytest.skip("C backend not built")
-    from tinygrad_ko._backend import c
-    return c
-
-
-@pytest.fixture(params=[0, 1, 2], ids=["generic", "avx2", "avx512"])
-def simd(request, c_impl):
-    best = c_impl.select_simd(99)
-    if request.param > best:
-        pytest.skip("CPU lacks this ISA")
-    c_impl.select_simd(request.param)
-    yield request.param
-    c_impl.select_simd(best)
 
 
 def _arrays(rng, n, dtype, count):
