@@ -26,8 +26,19 @@ def parse_args(description, **extra):
     return parser.parse_args()
 
 
+# Seconds each contender runs untimed before its timed sample when threads > 1. Thread pools spin
+# after a call before they sleep (OpenBLAS for about 0.12 s here, libgomp for milliseconds); a pool
+# still spinning steals a core from the next contender's threads, which measured 2-8x slowdowns
+# that had nothing to do with either library. Idle cores also take milliseconds to come back to
+# speed on this VM, so the settling runs the contender itself rather than sleeping.
+SETTLE_SECONDS = 0.15
+_threads = 1
+
+
 def set_threads(n):
     """Sets the thread count for tinygrad_ko, NumPy's BLAS (via threadpoolctl if present) and torch."""
+    global _threads
+    _threads = n
     import tinygrad_ko as tg
     tg.set_num_threads(n)
     try:
@@ -68,8 +79,17 @@ def best_time(fn, repeat=7, warmup=2, min_time=0.02, timer=time.perf_counter):
     return best
 
 
+def settle(fn, seconds):
+    """Runs fn() untimed for `seconds` (at least once)."""
+    end = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < end:
+        fn()
+
+
 def race(fns, repeat=7, warmup=2, min_time=0.02, timer=time.perf_counter):
     """Times several callables interleaved (round-robin), so drift on a shared machine hits them alike.
+    With more than one thread each timed sample follows SETTLE_SECONDS of untimed runs.
 
     Returns {name: best seconds per call}.
     """
@@ -79,6 +99,8 @@ def race(fns, repeat=7, warmup=2, min_time=0.02, timer=time.perf_counter):
     best = {name: float("inf") for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            if _threads > 1:
+                settle(fn, SETTLE_SECONDS)
             best[name] = min(best[name], best_time(fn, repeat=1, warmup=0, min_time=min_time,
                                                        timer=timer))
     return best
