@@ -67,6 +67,12 @@ int64_t conv_build_phases(conv_phase *phases, int64_t *koff, char *packed, const
 void conv_place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
                       int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w);
 void conv_pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es);
+void conv_place_masked(char *dst, int64_t dh, int64_t dw, const char *src, const char *mask,
+                       int64_t sh, int64_t sw, int64_t ch, int64_t top, int64_t left, size_t es);
+void conv_mask_rows(char *dst, int64_t ld, const char *src, const char *mask, int64_t rows,
+                    int64_t cols, size_t es);
+void conv_relu_inplace(char *y, int64_t count, size_t es);
+void conv_mask_copy(char *dst, const char *src, const char *mask, int64_t count, size_t es);
 void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
                     int64_t step_j);
 void conv_pack_transposed_f32(float *dst, int64_t ld, const float *tap, int64_t c, int64_t o);
