@@ -19,20 +19,26 @@
  * grad-input would spend stride_h * stride_w times the multiply-adds on zeros). */
 #include <string.h>
 #include "conv2d_internal.h"
+#include "conv2d_smallk.h"
 
 /* ---- kernel table ---- */
 
-/* Read at every call (not cached): tk_select_simd may change the level between calls. */
-static conv_igemm_fn igemm_kernel(size_t es)
+/* Read at every call (not cached): tk_select_simd may change the level between calls. A tiny
+ * reduction (k) over few columns runs the small-K kernels (conv2d_smallk.h). */
+static conv_igemm_fn igemm_kernel(size_t es, int64_t k, int64_t ncols)
 {
+    const conv_igemm_fn small = conv_smallk_igemm(es, k, ncols);
+    if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_igemm_f32_avx2 : conv_igemm_f64_avx2;
     return es == 4 ? conv_igemm_f32_ref : conv_igemm_f64_ref;
 }
 
-static conv_wgrad_fn wgrad_kernel(size_t es)
+static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols)
 {
+    const conv_wgrad_fn small = conv_smallk_wgrad(es, k, ncols);
+    if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_wgrad_f32_avx2 : conv_wgrad_f64_avx2;
@@ -200,7 +206,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
         bp = base + pl.bias;
     }
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_igemm_fn kernel = igemm_kernel(es);
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->o);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -240,7 +246,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
     const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top,
                                               pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
-    const conv_igemm_fn kernel = igemm_kernel(es);
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->c);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -296,7 +302,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_wgrad_fn kernel = wgrad_kernel(es);
+    const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
