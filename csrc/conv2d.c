@@ -35,9 +35,11 @@ static conv_igemm_fn igemm_kernel(size_t es, int64_t k, int64_t ncols)
     return es == 4 ? conv_igemm_f32_ref : conv_igemm_f64_ref;
 }
 
-static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols)
+/* *sums_g: whether the kernel also sums g into its job's gsum (the bias gradient). */
+static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols, int *sums_g)
 {
     const conv_wgrad_fn small = conv_smallk_wgrad(es, k, ncols);
+    *sums_g = small != NULL;
     if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
@@ -302,7 +304,8 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o);
+    int sums_g;
+    const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o, &sums_g);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -314,7 +317,8 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
         char *bias_acc = acc + (size_t)(pl.k * pl.ld) * es;
         memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
         conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
-                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld};
+                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld,
+                              dbias && sums_g ? bias_acc : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
             const int64_t hi = total * (chunk + 1) / chunks;
@@ -338,9 +342,9 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
                 const void *gsum = mask ? gbuf : gn;
                 const int64_t gcols = mask ? pl.ld : g->o;
                 kernel(&job, p0, end - n * pixels);
-                if (dbias && es == 4)  /* while this image's dy is still in cache */
+                if (dbias && !job.gsum && es == 4)  /* while this image's dy is still cached */
                     conv_row_sums_f32((float *)bias_acc, gsum, p0, end - n * pixels, gcols);
-                else if (dbias)
+                else if (dbias && !job.gsum)
                     conv_row_sums_f64((double *)bias_acc, gsum, p0, end - n * pixels, gcols);
             }
         }  /* the implied barrier: every partial sum is complete */

@@ -32,13 +32,16 @@ typedef struct {
 } conv_igemm_job;
 
 /* acc[k, 0:ncols] += sum_p src(p, k) * g[p, 0:ncols] for pixels p in [p0, p1) of one image.
- *   g: [pixels, ldg], ldg a multiple of CONV_COL_ALIGN   acc: [k, ldacc], same padding */
+ *   g: [pixels, ldg], ldg a multiple of CONV_COL_ALIGN   acc: [k, ldacc], same padding
+ *   gsum: [ldacc] or NULL; kernels that sum g (conv2d_smallk.h) also add sum_p g[p, :] into it
+ *   on the same pass (the bias gradient), the others leave it to the driver */
 typedef struct {
     conv_gather at;
     const void *src, *g;
     int64_t ldg, ncols;
     void *acc;
     int64_t ldacc;
+    void *gsum;
 } conv_wgrad_job;
 
 typedef void (*conv_igemm_fn)(const conv_igemm_job *job, int64_t p0, int64_t p1);

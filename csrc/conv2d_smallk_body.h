@@ -110,11 +110,12 @@ void SK_FN(conv_smallk_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
 }
 
 /* Weight-gradient rows k0 .. k0 + rows over pixels [p0, p1): the rows x nv block accumulates in
- * registers along each run of pixels and is added into acc once at the end. */
+ * registers along each run of pixels and is added into acc once at the end; with sums, so do the
+ * column sums of g (into gsum: the bias gradient, on the same loads). */
 SK_INLINE void SK_FN(wgrad_block)(const conv_wgrad_job *j, int64_t p0, int64_t p1, int64_t k0,
-                                  const int rows, const int nv)
+                                  const int rows, const int nv, const int sums)
 {
-    SK_VEC acc[SK_MAX_ROWS][CONV_SMALLK_MAX_VECS];
+    SK_VEC acc[SK_MAX_ROWS][CONV_SMALLK_MAX_VECS], gs[CONV_SMALLK_MAX_VECS];
     int64_t ko[SK_MAX_ROWS];
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++) {
@@ -122,6 +123,8 @@ SK_INLINE void SK_FN(wgrad_block)(const conv_wgrad_job *j, int64_t p0, int64_t p
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[r][v] = (SK_VEC){0};
     }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) gs[v] = (SK_VEC){0};
     const int64_t out_w = j->at.out_w, cs = j->at.col_step, ldg = j->ldg;
     const SK_T *src = (const SK_T *)j->src, *gp = (const SK_T *)j->g + p0 * ldg;
     for (int64_t p = p0, oh = p0 / out_w, ow = p0 % out_w, n; p < p1; p += n, oh++, ow = 0) {
@@ -130,7 +133,10 @@ SK_INLINE void SK_FN(wgrad_block)(const conv_wgrad_job *j, int64_t p0, int64_t p
         for (const SK_T *const end = gp + n * ldg; gp < end; gp += ldg, sp += cs) {
             SK_VEC gv[CONV_SMALLK_MAX_VECS];
 #pragma GCC unroll 4
-            for (int v = 0; v < nv; v++) gv[v] = *(const SK_VEC *)(gp + v * SK_LANES);
+            for (int v = 0; v < nv; v++) {
+                gv[v] = *(const SK_VEC *)(gp + v * SK_LANES);
+                if (sums) gs[v] += gv[v];
+            }
 #pragma GCC unroll 12
             for (int r = 0; r < rows; r++) {
                 const SK_T a = sp[ko[r]];
@@ -139,37 +145,51 @@ SK_INLINE void SK_FN(wgrad_block)(const conv_wgrad_job *j, int64_t p0, int64_t p
             }
         }
     }
-    /* acc rows are padded to whole vectors of the widest ISA: whole-vector updates stay inside. */
+    /* acc and gsum rows are padded to whole vectors of the widest ISA: whole-vector updates stay
+     * inside. */
     SK_T *dst = (SK_T *)j->acc + k0 * j->ldacc;
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) *(SK_VEC *)(dst + r * j->ldacc + v * SK_LANES) += acc[r][v];
+    if (sums)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) *(SK_VEC *)((SK_T *)j->gsum + v * SK_LANES) += gs[v];
 }
 
-#define SK_WGRAD_CASE(r) \
-    case r: if (r <= SK_ROWS(nv)) SK_FN(wgrad_block)(j, p0, p1, k0, r, nv); break;
+/* Rows per weight-gradient block: the column sums take nv more accumulators. */
+#define SK_WG_ROWS(nv) TK_MIN(SK_MAX_ROWS, SK_ACC / (nv) - 1)
+#define SK_WGRAD_CASE(r, sums) \
+    case r: if (r <= SK_WG_ROWS(nv)) SK_FN(wgrad_block)(j, p0, p1, k0, r, nv, sums); break;
+#define SK_WGRAD_SWITCH(rows, sums)                                                   \
+    switch (rows) {                                                                   \
+    SK_WGRAD_CASE(1, sums) SK_WGRAD_CASE(2, sums) SK_WGRAD_CASE(3, sums)              \
+    SK_WGRAD_CASE(4, sums) SK_WGRAD_CASE(5, sums) SK_WGRAD_CASE(6, sums)              \
+    SK_WGRAD_CASE(7, sums) SK_WGRAD_CASE(8, sums) SK_WGRAD_CASE(9, sums)              \
+    SK_WGRAD_CASE(10, sums) SK_WGRAD_CASE(11, sums) SK_WGRAD_CASE(12, sums)           \
+    default: break;                                                                   \
+    }
 
-/* All k rows over pixels [p0, p1), in near-equal blocks of at most SK_ROWS(nv) rows. */
+/* All k rows over pixels [p0, p1), in near-equal blocks of at most SK_WG_ROWS(nv) rows; the first
+ * block also sums g when the job asks for it. */
 SK_INLINE void SK_FN(wgrad_range)(const conv_wgrad_job *j, int64_t p0, int64_t p1, const int nv)
 {
-    const int64_t k = j->at.k, blocks = (k + SK_ROWS(nv) - 1) / SK_ROWS(nv);
+    const int64_t k = j->at.k, blocks = (k + SK_WG_ROWS(nv) - 1) / SK_WG_ROWS(nv);
     for (int64_t i = 0; i < blocks; i++) {
-        const int64_t k0 = k * i / blocks;
-        switch (k * (i + 1) / blocks - k0) {
-        SK_WGRAD_CASE(1) SK_WGRAD_CASE(2) SK_WGRAD_CASE(3) SK_WGRAD_CASE(4)
-        SK_WGRAD_CASE(5) SK_WGRAD_CASE(6) SK_WGRAD_CASE(7) SK_WGRAD_CASE(8)
-        SK_WGRAD_CASE(9) SK_WGRAD_CASE(10) SK_WGRAD_CASE(11) SK_WGRAD_CASE(12)
-        default: break;
-        }
+        const int64_t k0 = k * i / blocks, rows = k * (i + 1) / blocks - k0;
+        if (i == 0 && j->gsum)
+            SK_WGRAD_SWITCH(rows, 1)
+        else
+            SK_WGRAD_SWITCH(rows, 0)
     }
 }
+#undef SK_WGRAD_SWITCH
 #undef SK_WGRAD_CASE
 
 void SK_FN(conv_smallk_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
 {
     /* With several k blocks, pixel chunks of about 16 KiB of g: each block re-reads them from L1. */
-    const int64_t chunk = j->at.k <= SK_ROWS((j->ncols + SK_LANES - 1) / SK_LANES)
+    const int64_t chunk = j->at.k <= SK_WG_ROWS((j->ncols + SK_LANES - 1) / SK_LANES)
                               ? p1 - p0 : TK_MAX(1, 16384 / (j->ldg * (int64_t)sizeof(SK_T)));
     for (int64_t q0 = p0, q1; q0 < p1; q0 = q1) {
         q1 = TK_MIN(p1, q0 + chunk);
@@ -183,6 +203,7 @@ void SK_FN(conv_smallk_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
 }
 
 #undef SK_INLINE
+#undef SK_WG_ROWS
 #undef SK_ROWS
 #undef SK_MAX_ROWS
 #undef SK_VEC
