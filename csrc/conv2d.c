@@ -121,8 +121,8 @@ static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es, in
     /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
      * (not merely to align them: the copy costs more than the split loads it saves), or masked
      * by the fused ReLU on the way. */
-    pl.gbuf_bytes = masked || pl.ld != g->o ? TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es,
-                                                TK_CACHE_LINE) : 0;
+    const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
+    pl.gbuf_bytes = masked || pl.ld != g->o ? gbuf : 0;
     pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
     /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
     pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
