@@ -220,6 +220,8 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.out = (char *)y + n * pixels * g->o * es;
+                job.ahead = n + pl.nt < g->n ? xn + pl.nt * image * es : NULL;
+                job.ahead_bytes = image * es;
                 kernel(&job, p - n * pixels, end - n * pixels);
             }
         }
@@ -269,7 +271,9 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
                     const conv_igemm_job job = {
                         {ph->cols, pl.src_w * g->o, g->o, koff + ph->k0, ph->k}, mine,
                         base + pl.packed + ph->k0 * pl.ld * es, NULL, pl.ld, g->c, out,
-                        g->stride_h * g->w * g->c, g->stride_w * g->c};
+                        g->stride_h * g->w * g->c, g->stride_w * g->c,
+                        n + pl.nt < g->n ? (const char *)dy + (n + pl.nt) * image * es : NULL,
+                        image * es};
                     kernel(&job, q0, q1);
                 }
             }
