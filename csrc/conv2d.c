@@ -220,6 +220,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.out = (char *)y + n * pixels * g->o * es;
+                /* the image this thread probably takes next (chunks are about one image) */
                 job.ahead = n + pl.nt < g->n ? xn + pl.nt * image * es : NULL;
                 job.ahead_bytes = image * es;
                 kernel(&job, p - n * pixels, end - n * pixels);

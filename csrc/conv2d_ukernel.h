@@ -2,11 +2,14 @@
  * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these
  * macros):
  *   CK_T float|double   CK_SUF f32|f64   CK_ISA ref|avx2|avx512   CK_VBYTES vector width in bytes
- *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors)
+ *   CK_VREGS  vector registers   CK_KC_BYTES  L1 block of the packed operand
+ *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors);
+ *                            with few columns it runs 2*ROWS x VECS/2 (or 2*ROWS x 1) instead
  *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors); with
  *                            few output channels it runs 2*ROWS x VECS/2 (or 2*ROWS x 1) instead
  * Tile contract: the whole tile lives in registers (ROWS * VECS accumulators plus VECS operand
- * vectors and one broadcast must fit the register file); every k step broadcasts one source element
+ * vectors and one broadcast must fit the register file, or all but one operand vector: the last
+ * is then read by the FMAs from memory, CK_MADD_MEM); every k step broadcasts one source element
  * per row straight from the source image (no im2col: the gather offsets replace it) and multiplies
  * it into VECS contiguous vectors of the packed operand. Partial tiles (fewer rows, fewer columns)
  * compute a full tile on duplicated rows or zero columns and store only what is valid. */
@@ -16,13 +19,19 @@
 #define CK_LANES ((int64_t)(CK_VBYTES / sizeof(CK_T)))
 #define CK_VEC CK_FN(ck_vec)
 
-#ifndef CK_MADD_MEM
+#ifndef CK_MADD_MEM  /* acc += a * the vector at bp (an ISA may force a memory operand) */
 #define CK_MADD_MEM(acc, bp, a) ((acc) += (a) * *(const CK_VEC *)(bp))
 #endif
 
 #ifndef CK_AHEAD_DEFINED
 #define CK_AHEAD_DEFINED
-typedef struct { const char *ahead; int64_t pos, step; } ck_ahead;
+/* Prefetch cursor over the bytes the next call will read: every k step of every tile prefetches
+ * line pos >> 16 into L2 and advances pos by step (16.16 fixed point lines), so the whole region
+ * arrives spread evenly over this call instead of in one burst the fill buffers cannot take. */
+typedef struct {
+    const char *ahead;
+    int64_t pos, step;
+} ck_ahead;
 #endif
 
 /* aligned(sizeof(T)): loads and stores through this type may be unaligned. */
@@ -39,7 +48,7 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
     const CK_T *src = (const CK_T *)j->src;
     const CK_T *b = (const CK_T *)j->b + k0 * j->ldb + col;
     const CK_T *s[CK_IG_ROWS];
-    const int64_t second_half = rowoff[rows - 1] - rowoff[CK_IG_ROWS - 1];
+    const int64_t second_half = rows > CK_IG_ROWS ? rowoff[CK_IG_ROWS] - rowoff[0] : 0;
     CK_VEC acc[2 * CK_IG_ROWS][CK_IG_VECS];
     CK_T *out = (CK_T *)j->out + col;
     const int whole = nrows == rows && col + nv * CK_LANES <= j->ncols;
@@ -73,15 +82,10 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_tile)(
         const int64_t ko = koff[k], ko2 = ko + second_half;
         CK_VEC bv[CK_IG_VECS];
 #pragma GCC unroll 8
-        for (int v = 0; v < nv - last_from_memory; v++) bv[v] = *(const CK_VEC *)(b + v * CK_LANES);
-#ifdef CK_PFD
-#pragma GCC unroll 8
-        for (int v = 0; v < nv; v += 64 / CK_VBYTES) __builtin_prefetch(b + CK_PFD * ldb + v * CK_LANES, 0, 3);
-#endif
-        if (rows == CK_IG_ROWS) {
-            __builtin_prefetch(pf->ahead + (pf->pos >> 16) * 64, 0, 2);
-            pf->pos += pf->step;
-        }
+        for (int v = 0; v < nv - last_from_memory; v++)
+            bv[v] = *(const CK_VEC *)(b + v * CK_LANES);
+        __builtin_prefetch(pf->ahead + (pf->pos >> 16) * 64, 0, 2);
+        pf->pos += pf->step;
 #pragma GCC unroll 32
         for (int r = 0; r < rows; r++) {
             /* x - 0 == x: folds to a plain broadcast */
@@ -139,22 +143,23 @@ static inline __attribute__((always_inline)) void CK_FN(igemm_block)(
                 outoff[r] = outoff[nrows - 1];
             }
         }
-        if (rows != CK_IG_ROWS) {
-            const int64_t end = pf->pos + pf->step * (k1 - k0);
-            for (; pf->pos < end; pf->pos += 1 << 16)
-                __builtin_prefetch(pf->ahead + (pf->pos >> 16) * 64, 0, 2);
-            pf->pos = end;
-        }
         int regular = 1;
         for (int r = CK_IG_ROWS; r < rows; r++)
-            regular &= rowoff[r] - rowoff[r - CK_IG_ROWS] == rowoff[rows - 1] - rowoff[CK_IG_ROWS - 1];
+            regular &= rowoff[r] - rowoff[r - CK_IG_ROWS] == rowoff[CK_IG_ROWS] - rowoff[0];
         for (int64_t col = 0; col < j->ncols; col += block) {
             const int64_t left = (j->ncols - col + CK_LANES - 1) / CK_LANES;
-            if (rows > CK_IG_ROWS && !regular) {  /* two tiles of CK_IG_ROWS */
-                CK_FN(igemm_cols)(j, rowoff, outoff, TK_MIN(nrows, CK_IG_ROWS), col, left, k0, k1, pf, CK_IG_ROWS, nv);
-                if (nrows > CK_IG_ROWS)
-                    CK_FN(igemm_cols)(j, rowoff + CK_IG_ROWS, outoff + CK_IG_ROWS, nrows - CK_IG_ROWS, col, left, k0, k1, pf, CK_IG_ROWS, nv);
-            } else CK_FN(igemm_cols)(j, rowoff, outoff, nrows, col, left, k0, k1, pf, rows, nv);
+            if (rows == CK_IG_ROWS || regular) {
+                CK_FN(igemm_cols)(j, rowoff, outoff, nrows, col, left, k0, k1, pf, rows, nv);
+                continue;
+            }
+            /* Two tiles of CK_IG_ROWS (the second one prefetches nothing: the cursor's step
+             * count assumes one tile per rows pixels). */
+            ck_ahead idle = {pf->ahead, pf->pos, 0};
+            CK_FN(igemm_cols)(j, rowoff, outoff, TK_MIN(nrows, CK_IG_ROWS), col, left, k0, k1,
+                              pf, CK_IG_ROWS, nv);
+            if (nrows > CK_IG_ROWS)
+                CK_FN(igemm_cols)(j, rowoff + CK_IG_ROWS, outoff + CK_IG_ROWS,
+                                  nrows - CK_IG_ROWS, col, left, k0, k1, &idle, CK_IG_ROWS, nv);
         }
     }
 }
@@ -164,16 +169,18 @@ void CK_FN(conv_igemm)(const conv_igemm_job *j, int64_t p0, int64_t p1)
     /* k blocks of at most CK_KC_BYTES of b: a block stays in L1 while every pixel tile of the
      * range streams past it (partial sums wait in out, whose tiles are re-read once per block). */
     const int64_t kc = TK_MAX(1, CK_KC_BYTES / (j->ldb * (int64_t)sizeof(CK_T)));
+    /* Few columns: twice the rows on half the vectors (or one), so the per-tile costs (bias or
+     * partial sums in, results out, offsets) are paid once per 2*CK_IG_ROWS pixels. */
     const int64_t vectors = (j->ncols + CK_LANES - 1) / CK_LANES;
-    const int tall = vectors * 2 <= CK_IG_VECS;  /* few columns: 2x the rows, fewer vectors */
+    const int one = vectors * 4 <= CK_IG_VECS, tall = vectors * 2 <= CK_IG_VECS;
     const int64_t rows = tall ? 2 * CK_IG_ROWS : CK_IG_ROWS;
-    const int64_t nv = vectors * 4 <= CK_IG_VECS ? 1 : tall ? CK_IG_VECS / 2 : CK_IG_VECS;
+    const int64_t nv = one ? 1 : tall ? CK_IG_VECS / 2 : CK_IG_VECS;
     const int64_t ksteps = (p1 - p0 + rows - 1) / rows * ((vectors + nv - 1) / nv) * j->at.k;
     ck_ahead pf = {j->ahead ? (const char *)j->ahead : (const char *)j->b, 0, 0};
     if (j->ahead) pf.step = ((j->ahead_bytes + 63) / 64 << 16) / ksteps;
     for (int64_t k0 = 0; k0 < j->at.k; k0 += kc) {
         const int64_t k1 = TK_MIN(j->at.k, k0 + kc);
-        if (vectors * 4 <= CK_IG_VECS) CK_FN(igemm_block)(j, p0, p1, k0, k1, &pf, 2 * CK_IG_ROWS, 1);
+        if (one) CK_FN(igemm_block)(j, p0, p1, k0, k1, &pf, 2 * CK_IG_ROWS, 1);
         else if (tall) CK_FN(igemm_block)(j, p0, p1, k0, k1, &pf, 2 * CK_IG_ROWS, CK_IG_VECS / 2);
         else CK_FN(igemm_block)(j, p0, p1, k0, k1, &pf, CK_IG_ROWS, CK_IG_VECS);
     }
