@@ -19,20 +19,28 @@
  * grad-input would spend stride_h * stride_w times the multiply-adds on zeros). */
 #include <string.h>
 #include "conv2d_internal.h"
+#include "conv2d_smallk.h"
 
 /* ---- kernel table ---- */
 
-/* Read at every call (not cached): tk_select_simd may change the level between calls. */
-static conv_igemm_fn igemm_kernel(size_t es)
+/* Read at every call (not cached): tk_select_simd may change the level between calls. A tiny
+ * reduction (k) over few columns runs the small-K kernels (conv2d_smallk.h). */
+static conv_igemm_fn igemm_kernel(size_t es, int64_t k, int64_t ncols)
 {
+    const conv_igemm_fn small = conv_smallk_igemm(es, k, ncols);
+    if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_igemm_f32_avx2 : conv_igemm_f64_avx2;
     return es == 4 ? conv_igemm_f32_ref : conv_igemm_f64_ref;
 }
 
-static conv_wgrad_fn wgrad_kernel(size_t es)
+/* *sums_g: whether the kernel also sums g into its job's gsum (the bias gradient). */
+static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols, int *sums_g)
 {
+    const conv_wgrad_fn small = conv_smallk_wgrad(es, k, ncols);
+    *sums_g = small != NULL;
+    if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_wgrad_f32_avx512 : conv_wgrad_f64_avx512;
     if (tk_simd_active == TK_SIMD_AVX2) return es == 4 ? conv_wgrad_f32_avx2 : conv_wgrad_f64_avx2;
@@ -114,14 +122,15 @@ static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
     return pl;
 }
 
-static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es)
+static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked)
 {
     conv_plan pl = plan_forward(g, es);
     size_t top = pl.total;
     /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
-     * (not merely to align them: the copy costs more than the split loads it saves). */
-    pl.gbuf_bytes = pl.ld != g->o ? TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es,
-                                                TK_CACHE_LINE) : 0;
+     * (not merely to align them: the copy costs more than the split loads it saves), or masked
+     * by the fused ReLU on the way. */
+    const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
+    pl.gbuf_bytes = masked || pl.ld != g->o ? gbuf : 0;
     pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
     /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
     pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
@@ -180,7 +189,7 @@ static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
 
 /* ---- drivers (dtype-generic: es is the element size) ---- */
 
-static void conv_forward(void *y, const void *x, const void *w, const void *bias,
+static void conv_forward(void *y, const void *x, const void *w, const void *bias, int relu,
                          const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // x: [n, h, w, c]   w: [kh, kw, c, o]   bias: [o] or NULL   y: [n, out_h, out_w, o]
@@ -199,7 +208,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
         bp = base + pl.bias;
     }
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_igemm_fn kernel = igemm_kernel(es);
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->o);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -224,15 +233,17 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 job.ahead = n + pl.nt < g->n ? xn + pl.nt * image * es : NULL;
                 job.ahead_bytes = image * es;
                 kernel(&job, p - n * pixels, end - n * pixels);
+                if (relu)  /* while these rows are still in cache */
+                    conv_relu_inplace((char *)y + p * g->o * es, (end - p) * g->o, es);
             }
         }
     }
 }
 
-static void conv_backward_input(void *dx, const void *dy, const void *w,
+static void conv_backward_input(void *dx, const void *dy, const void *mask, const void *w,
                                 const tk_conv2d_geometry *g, void *ws, size_t es)
 {
-    // dy: [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
+    // dy, mask (or NULL): [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
     const conv_plan pl = plan_backward_input(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
@@ -240,7 +251,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
     const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top,
                                               pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
-    const conv_igemm_fn kernel = igemm_kernel(es);
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->c);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -252,9 +263,14 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
             for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
                 const int64_t n = p / pixels;
                 end = TK_MIN(hi, (n + 1) * pixels);
-                if (placed != n)
-                    conv_place_image(mine, pl.src_h, pl.src_w, (const char *)dy + n * image * es,
-                                     g->out_h, g->out_w, g->o * es, pl.top, pl.left, 1, 1);
+                const char *dyn = (const char *)dy + n * image * es;
+                if (placed != n && mask)
+                    conv_place_masked(mine, pl.src_h, pl.src_w, dyn,
+                                      (const char *)mask + n * image * es, g->out_h, g->out_w,
+                                      g->o, pl.top, pl.left, es);
+                else if (placed != n)
+                    conv_place_image(mine, pl.src_h, pl.src_w, dyn, g->out_h, g->out_w,
+                                     g->o * es, pl.top, pl.left, 1, 1);
                 placed = n;
                 char *dxn = (char *)dx + n * pixels * g->c * es;
                 for (int64_t i = 0; i < nphases; i++) {  /* the phases overlapping this range */
@@ -283,15 +299,18 @@ static void conv_backward_input(void *dx, const void *dy, const void *w,
 }
 
 static void conv_backward_weight(void *dw, void *dbias, const void *x, const void *dy,
-                                 const tk_conv2d_geometry *g, void *ws, size_t es)
+                                 const void *mask, const tk_conv2d_geometry *g, void *ws,
+                                 size_t es)
 {
-    // x: [n, h, w, c]   dy: [n, out_h, out_w, o]   dw: [kh, kw, c, o]   dbias: [o] or NULL
-    const conv_plan pl = plan_backward_weight(g, es);
+    // x: [n, h, w, c]   dy, mask (or NULL): [n, out_h, out_w, o]   dw: [kh, kw, c, o]
+    // dbias: [o] or NULL
+    const conv_plan pl = plan_backward_weight(g, es, mask != NULL);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_wgrad_fn kernel = wgrad_kernel(es);
+    int sums_g;
+    const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o, &sums_g);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -303,29 +322,35 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
         char *bias_acc = acc + (size_t)(pl.k * pl.ld) * es;
         memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
         conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
-                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld};
+                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld,
+                              dbias && sums_g ? bias_acc : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
             const int64_t hi = total * (chunk + 1) / chunks;
             for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
                 const int64_t n = p / pixels, p0 = p - n * pixels;
                 const char *xn = (const char *)x + n * image * es;
-                const char *gn = (const char *)dy + n * pixels * g->o * es;
+                const int64_t offset = n * pixels * g->o * es;
+                const char *gn = (const char *)dy + offset;
                 end = TK_MIN(hi, (n + 1) * pixels);
                 if (pl.place && placed != n)
                     conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es,
                                      g->pad_top, g->pad_left, 1, 1);
-                if (pl.gbuf_bytes && placed != n) conv_pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
+                if (mask && placed != n)
+                    conv_mask_rows(gbuf, pl.ld, gn, (const char *)mask + offset, pixels, g->o, es);
+                else if (pl.gbuf_bytes && placed != n)
+                    conv_pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.g = pl.gbuf_bytes ? gbuf : gn;
+                /* the bias sums read the masked rows (zero-padded to ld) when there are any */
+                const void *gsum = mask ? gbuf : gn;
+                const int64_t gcols = mask ? pl.ld : g->o;
                 kernel(&job, p0, end - n * pixels);
-                if (dbias && es == 4)  /* while this image's dy is still in cache */
-                    conv_row_sums_f32((float *)bias_acc, (const float *)gn, p0, end - n * pixels,
-                                      g->o);
-                else if (dbias)
-                    conv_row_sums_f64((double *)bias_acc, (const double *)gn, p0, end - n * pixels,
-                                 g->o);
+                if (dbias && !job.gsum && es == 4)  /* while this image's dy is still cached */
+                    conv_row_sums_f32((float *)bias_acc, gsum, p0, end - n * pixels, gcols);
+                else if (dbias && !job.gsum)
+                    conv_row_sums_f64((double *)bias_acc, gsum, p0, end - n * pixels, gcols);
             }
         }  /* the implied barrier: every partial sum is complete */
         int64_t r0, r1;
@@ -373,21 +398,37 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
     { return (int64_t)plan_backward_input(g, sizeof(T)).total; }                                  \
     int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
-    { return (int64_t)plan_backward_weight(g, sizeof(T)).total; }                                 \
+    { return (int64_t)plan_backward_weight(g, sizeof(T), 0).total; }                              \
     int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
     { return (int64_t)plan_backward_bias(g, sizeof(T)).total; }                                   \
     void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
                                  const tk_conv2d_geometry *g, void *workspace)                    \
-    { conv_forward(y, x, w, bias, g, workspace, sizeof(T)); }                                     \
+    { conv_forward(y, x, w, bias, 0, g, workspace, sizeof(T)); }                                  \
     void tk_conv2d_backward_input_##SUF(T *dx, const T *dy, const T *w,                           \
                                         const tk_conv2d_geometry *g, void *workspace)             \
-    { conv_backward_input(dx, dy, w, g, workspace, sizeof(T)); }                                  \
+    { conv_backward_input(dx, dy, NULL, w, g, workspace, sizeof(T)); }                            \
     void tk_conv2d_backward_weight_##SUF(T *dw, T *dbias, const T *x, const T *dy,                \
                                          const tk_conv2d_geometry *g, void *workspace)            \
-    { conv_backward_weight(dw, dbias, x, dy, g, workspace, sizeof(T)); }                          \
+    { conv_backward_weight(dw, dbias, x, dy, NULL, g, workspace, sizeof(T)); }                    \
     void tk_conv2d_backward_bias_##SUF(T *dbias, const T *dy, const tk_conv2d_geometry *g,        \
                                        void *workspace)                                           \
-    { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }
+    { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }                                   \
+    int64_t tk_conv2d_workspace_size_forward_relu_##SUF(const tk_conv2d_geometry *g)              \
+    { return (int64_t)plan_forward(g, sizeof(T)).total; }                                         \
+    int64_t tk_conv2d_workspace_size_backward_input_relu_##SUF(const tk_conv2d_geometry *g)       \
+    { return (int64_t)plan_backward_input(g, sizeof(T)).total; }                                  \
+    int64_t tk_conv2d_workspace_size_backward_weight_relu_##SUF(const tk_conv2d_geometry *g)      \
+    { return (int64_t)plan_backward_weight(g, sizeof(T), 1).total; }                              \
+    void tk_conv2d_forward_relu_##SUF(T *y, const T *x, const T *w, const T *bias,                \
+                                      const tk_conv2d_geometry *g, void *workspace)               \
+    { conv_forward(y, x, w, bias, 1, g, workspace, sizeof(T)); }                                  \
+    void tk_conv2d_backward_input_relu_##SUF(T *dx, const T *dy, const T *y, const T *w,          \
+                                             const tk_conv2d_geometry *g, void *workspace)        \
+    { conv_backward_input(dx, dy, y, w, g, workspace, sizeof(T)); }                               \
+    void tk_conv2d_backward_weight_relu_##SUF(T *dw, T *dbias, const T *x, const T *dy,           \
+                                              const T *y, const tk_conv2d_geometry *g,            \
+                                              void *workspace)                                    \
+    { conv_backward_weight(dw, dbias, x, dy, y, g, workspace, sizeof(T)); }
 
 CONV_ENTRY_POINTS(float, f32)
 CONV_ENTRY_POINTS(double, f64)

@@ -34,13 +34,16 @@ typedef struct {
 } conv_igemm_job;
 
 /* acc[k, 0:ncols] += sum_p src(p, k) * g[p, 0:ncols] for pixels p in [p0, p1) of one image.
- *   g: [pixels, ldg], ldg a multiple of CONV_COL_ALIGN   acc: [k, ldacc], same padding */
+ *   g: [pixels, ldg], ldg a multiple of CONV_COL_ALIGN   acc: [k, ldacc], same padding
+ *   gsum: [ldacc] or NULL; kernels that sum g (conv2d_smallk.h) also add sum_p g[p, :] into it
+ *   on the same pass (the bias gradient), the others leave it to the driver */
 typedef struct {
     conv_gather at;
     const void *src, *g;
     int64_t ldg, ncols;
     void *acc;
     int64_t ldacc;
+    void *gsum;
 } conv_wgrad_job;
 
 typedef void (*conv_igemm_fn)(const conv_igemm_job *job, int64_t p0, int64_t p1);
@@ -69,6 +72,12 @@ int64_t conv_build_phases(conv_phase *phases, int64_t *koff, char *packed, const
 void conv_place_image(char *dst, int64_t dh, int64_t dw, const char *src, int64_t sh, int64_t sw,
                       int64_t px, int64_t top, int64_t left, int64_t step_h, int64_t step_w);
 void conv_pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t cols, size_t es);
+void conv_place_masked(char *dst, int64_t dh, int64_t dw, const char *src, const char *mask,
+                       int64_t sh, int64_t sw, int64_t ch, int64_t top, int64_t left, size_t es);
+void conv_mask_rows(char *dst, int64_t ld, const char *src, const char *mask, int64_t rows,
+                    int64_t cols, size_t es);
+void conv_relu_inplace(char *y, int64_t count, size_t es);
+void conv_mask_copy(char *dst, const char *src, const char *mask, int64_t count, size_t es);
 void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
                     int64_t step_j);
 void conv_pack_transposed_f32(float *dst, int64_t ld, const float *tap, int64_t c, int64_t o);

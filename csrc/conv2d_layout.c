@@ -46,6 +46,36 @@ void conv_pad_rows(char *dst, int64_t ld, const char *src, int64_t rows, int64_t
     }
 }
 
+/* The fused ReLU's gradient on the way into a padded copy: as conv_place_image with unit steps
+ * (top, left >= 0) and ch elements per pixel, but each element is src * (mask > 0), mask laid out
+ * like src. dy is masked while it is copied anyway, so dz = dy * (y > 0) never exists whole. */
+void conv_place_masked(char *dst, int64_t dh, int64_t dw, const char *src, const char *mask,
+                       int64_t sh, int64_t sw, int64_t ch, int64_t top, int64_t left, size_t es)
+{
+    const int64_t px = ch * (int64_t)es, row = dw * px, width = TK_MIN(sw, dw - left);
+    for (int64_t q = 0; q < dh; q++) {
+        char *d = dst + q * row;
+        const int64_t i = q - top;
+        if (i < 0 || i >= sh || width <= 0) {
+            memset(d, 0, row);
+            continue;
+        }
+        memset(d, 0, left * px);
+        conv_mask_copy(d + left * px, src + i * sw * px, mask + i * sw * px, width * ch, es);
+        memset(d + (left + width) * px, 0, (dw - left - width) * px);
+    }
+}
+
+/* dst [rows, ld] := src [rows, cols] * (mask [rows, cols] > 0), zero columns beyond cols. */
+void conv_mask_rows(char *dst, int64_t ld, const char *src, const char *mask, int64_t rows,
+                    int64_t cols, size_t es)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        conv_mask_copy(dst + r * ld * es, src + r * cols * es, mask + r * cols * es, cols, es);
+        memset(dst + (r * ld + cols) * es, 0, (ld - cols) * es);
+    }
+}
+
 /* koff[(i, j, c)] = i * step_i + j * step_j + c: the gather offsets of one kernel tap set. */
 void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,
                       int64_t step_j)
@@ -95,6 +125,35 @@ void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t s
 
 CONV_TYPED_HELPERS(float, f32)
 CONV_TYPED_HELPERS(double, f64)
+
+/* The fused ReLU, with tk_relu_forward's and tk_relu_backward's semantics bit for bit:
+ * y := max(y, 0) in place (NaN stays, -0.0 -> +0.0); dst := src * (mask > 0), a product (an inf
+ * or NaN gradient where the mask is off gives NaN, as the unfused backward does). */
+#define CONV_RELU_HELPERS(T, SUF)                                                                 \
+    static void relu_inplace_##SUF(T *TK_RESTRICT y, int64_t count)                              \
+    {                                                                                             \
+        for (int64_t i = 0; i < count; i++) y[i] = y[i] <= (T)0 ? (T)0 : y[i];                   \
+    }                                                                                             \
+    static void mask_copy_##SUF(T *TK_RESTRICT dst, const T *TK_RESTRICT src,                    \
+                                const T *TK_RESTRICT mask, int64_t count)                         \
+    {                                                                                             \
+        for (int64_t i = 0; i < count; i++) dst[i] = src[i] * (T)(mask[i] > (T)0);               \
+    }
+
+CONV_RELU_HELPERS(float, f32)
+CONV_RELU_HELPERS(double, f64)
+
+void conv_relu_inplace(char *y, int64_t count, size_t es)
+{
+    if (es == 4) relu_inplace_f32((float *)y, count);
+    else relu_inplace_f64((double *)y, count);
+}
+
+void conv_mask_copy(char *dst, const char *src, const char *mask, int64_t count, size_t es)
+{
+    if (es == 4) mask_copy_f32((float *)dst, (const float *)src, (const float *)mask, count);
+    else mask_copy_f64((double *)dst, (const double *)src, (const double *)mask, count);
+}
 
 /* The input gradient by phases. Along one axis (stride s, dilation d, leading pad p), input row
  * i = a + s * m (phase a < s) receives exactly the kernel taps t with t * d = a + p (mod s), from

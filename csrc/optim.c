@@ -29,10 +29,11 @@ typedef double (*sumsq_fn)(const void *x, int64_t lo, int64_t hi);
 
 /* Elements per OpenMP work item: big enough to amortize scheduling, small enough to balance. */
 #define OPTIM_BLOCK ((int64_t)1 << 14)
-/* Below this many elements (4 MiB of float32 per buffer: beyond the caches, where one core cannot
- * saturate DRAM) the update runs on the calling thread; waking a team costs more below it, and on
- * a busy machine a descheduled worker would stall the whole step. */
-#define OPTIM_PARALLEL_MIN ((int64_t)1 << 20)
+/* Below this many elements (256 KiB of float32 per buffer) the update runs on the calling thread:
+ * waking the team costs more than it saves. The toy CNN's 0.3 M-element Dense kernel is above it:
+ * its state does not fit one core's L2, and two cores update it in 0.39 ms instead of 0.56 per step
+ * (bench_train.py --profile, batch 32). */
+#define OPTIM_PARALLEL_MIN ((int64_t)1 << 16)
 
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))

@@ -29,6 +29,13 @@
  * lost the low bits of log(sum) when |max| is large (1e4 in float32 keeps 3 decimals). */
 static inline __attribute__((always_inline)) void FN(row_online)(const T *x, int64_t n,
                                                                  T *max_out, T *sum_out) {
+    if (n <= VL) {
+        V xv = n == VL ? V_LOAD(x) : V_LOAD_TAIL(x, n, -T_INF);
+        T m = V_HMAX(V_MAX(xv, V_SET1(-T_BIG)));
+        *max_out = m;
+        *sum_out = V_HSUM(V_EXP(V_SUB(xv, V_SET1(m))));
+        return;
+    }
     V M = V_SET1(-T_BIG), S = V_SET1(0);
     int64_t i = 0;
     for (; i + 4 * VL <= n; i += 4 * VL) {
@@ -133,11 +140,24 @@ static inline __attribute__((always_inline)) T FN(row_dot)(const T *a, const T *
 
 /* out: [rows]   x: [rows, cols] */
 void FN(tk_rows_logsumexp)(T *out, const T *x, int64_t rows, int64_t cols) {
+    int64_t r = 0;
+    /* Rows that fit one vector are latency-bound one at a time (exp and two horizontal reductions
+     * on one dependency chain): four at a time interleave four chains (1.3-1.5x on (256, 10)). */
+    if (cols <= VL && rows * cols < ROWS_PARALLEL_MIN)
+        for (; r + 4 <= rows; r += 4) {
+            T m[4], sum[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                FN(row_online)(x + (r + i) * cols, cols, &m[i], &sum[i]);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                out[r + i] = FN(lse_of)(m[i], sum[i]);
+        }
     ROWS_PARALLEL_FOR
-    for (int64_t r = 0; r < rows; r++) {
+    for (int64_t q = r; q < rows; q++) {
         T m, sum;
-        FN(row_online)(x + r * cols, cols, &m, &sum);
-        out[r] = FN(lse_of)(m, sum);
+        FN(row_online)(x + q * cols, cols, &m, &sum);
+        out[q] = FN(lse_of)(m, sum);
     }
 }
 

@@ -86,6 +86,33 @@ void tk_conv2d_backward_bias_f32(float *dbias, const float *dy, const tk_conv2d_
                                  void *workspace);
 void tk_conv2d_backward_bias_f64(double *dbias, const double *dy, const tk_conv2d_geometry *g,
                                  void *workspace);
+/* Fused conv2d + ReLU: y = max(conv(x, w) + bias, 0), written once (tk_relu_forward's semantics:
+ * NaN stays, -0.0 -> +0.0). Its gradients take that y and read dz = dy * (y > 0) (a product, as
+ * tk_relu_backward) wherever the plain kernels read dy: dz is never stored. Workspaces: the
+ * matching *_relu size queries. */
+int64_t tk_conv2d_workspace_size_forward_relu_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_forward_relu_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_relu_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_input_relu_f64(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_relu_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_relu_f64(const tk_conv2d_geometry *g);
+void tk_conv2d_forward_relu_f32(float *y, const float *x, const float *w, const float *bias,
+                                const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_forward_relu_f64(double *y, const double *x, const double *w, const double *bias,
+                                const tk_conv2d_geometry *g, void *workspace);
+/* dx = backward_input(dy * (y > 0), w);  dy, y: [n, out_h, out_w, o] */
+void tk_conv2d_backward_input_relu_f32(float *dx, const float *dy, const float *y, const float *w,
+                                       const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_input_relu_f64(double *dx, const double *dy, const double *y,
+                                       const double *w, const tk_conv2d_geometry *g,
+                                       void *workspace);
+/* dw (and dbias unless NULL) = backward_weight(x, dy * (y > 0)) */
+void tk_conv2d_backward_weight_relu_f32(float *dw, float *dbias, const float *x, const float *dy,
+                                        const float *y, const tk_conv2d_geometry *g,
+                                        void *workspace);
+void tk_conv2d_backward_weight_relu_f64(double *dw, double *dbias, const double *x,
+                                        const double *dy, const double *y,
+                                        const tk_conv2d_geometry *g, void *workspace);
 
 /* ---- pooling ---- */
 /* NHWC pooling. x, dx: [n, h, w, c]; y, dy, argmax, ddy: [n, oh, ow, c]; window kh x kw, strides

@@ -8,7 +8,8 @@ from tinygrad_ko import functional as F
 from tinygrad_ko._backend import c_available, kernels, ref
 
 needs_c = pytest.mark.skipif(not c_available(), reason="C backend not built")
-SHAPES = [(1, 1), (3, 7), (2, 15), (4, 16), (2, 17), (3, 64), (2, 65), (5, 130), (2, 1000)]
+SHAPES = [(1, 1), (3, 7), (2, 15), (4, 16), (2, 17), (3, 64), (2, 65), (5, 130), (2, 1000),
+          (37, 10), (9, 16)]  # many short rows: log-sum-exp takes them four at a time
 
 
 @pytest.fixture
@@ -91,6 +92,12 @@ def test_extreme_inputs_are_exact(backend, dtype):
     np.testing.assert_allclose(lse[:5], [1e4 + np.log(2), -1e4 + np.log(3), 3 + np.log(3), 0.0,
                                          -np.inf], rtol=1e-7)
     assert lse[5] == np.inf
+    # the same rows in every position of a four-row group, and a NaN row
+    rows = np.concatenate([np.roll(x, k, axis=0) for k in range(4)] + [[[np.nan, 0, 1]]])
+    rows = rows.astype(dtype)
+    by_rows = kernels.logsumexp(rows)
+    np.testing.assert_array_equal(by_rows[:24], np.concatenate([np.roll(lse, k) for k in range(4)]))
+    assert np.isnan(by_rows[24])
     p = kernels.softmax(x[:4])
     np.testing.assert_allclose(p, [[0.5, 0.5, 0], [1 / 3] * 3, [1 / 3] * 3, [0, 1, 0]], rtol=1e-6)
     log_p = kernels.log_softmax(x[:4])

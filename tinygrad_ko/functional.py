@@ -121,6 +121,39 @@ class Conv2d(Function):
         return gx, gw, Conv2dGradBias.apply(grad) if need[2] else None
 
 
+class Conv2dRelu(Conv2d):
+    """y = max(conv2d(x, w) + b, 0) from one kernel that writes y once; inputs as Conv2d.
+
+    The gradient is Relu's (zero where y == 0) chained into Conv2d's: the C gradient kernels read
+    dy * (y > 0) where the plain ones read dy, so neither the pre-activation nor the masked dy is
+    ever stored. Under create_graph it is the composable formula, Conv2d's backward of the masked
+    grad (the mask is a constant, as in Relu)."""
+
+    def forward(self, x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+        self.geometry = dict(stride=stride, dilation=dilation, padding=padding)
+        arrays = _contiguous(x, w) if b is None else _contiguous(x, w, b)
+        self.y = _kernels.conv2d_forward_relu(*arrays, **self.geometry)
+        return self.y
+
+    def backward(self, grad):
+        y = self.y
+        if is_grad_enabled() or grad.dtype != y.dtype:
+            return super().backward(grad * (y > 0))
+        x, w = (_c_order(t.data.astype(y.dtype, copy=False)) for t in self.inputs[:2])
+        dy, need, geometry = _c_order(grad.data), self.needs_input_grad, self.geometry
+        gx = _kernels.conv2d_backward_input_relu(dy, y, w, x.shape[1:3], **geometry) \
+            if need[0] else None
+        gw = gb = None
+        if need[1] and len(need) == 3 and need[2]:
+            gw, gb = _kernels.conv2d_backward_weight_bias_relu(x, dy, y, w.shape[:2], **geometry)
+        elif need[1]:
+            gw = _kernels.conv2d_backward_weight_relu(x, dy, y, w.shape[:2], **geometry)
+        elif len(need) == 3 and need[2]:
+            gb = _kernels.conv2d_backward_bias(_kernels.relu_backward(dy, y))
+        grads = tuple(None if g is None else _constant(g) for g in (gx, gw, gb))
+        return grads[:len(need)]
+
+
 class Conv2dGradInput(Function):
     """dx = the gradient of conv2d w.r.t. its input, from dy and w (also conv_transpose2d)."""
 
@@ -169,16 +202,23 @@ def _check_rank(t, ndim, name, layout):
         raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {t.shape}")
 
 
-def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1):
+_CONV_ACTIVATIONS = {None: Conv2d, "relu": Conv2dRelu}
+
+
+def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1, activation=None):
     """2-D cross-correlation of NHWC images x with an HWIO kernel w, plus bias b.
 
     stride, dilation: int or (h, w). padding: "valid", "same" (Keras), "full", an int, (ph, pw) or
-    ((top, bottom), (left, right)). Output: (N, H_out, W_out, C_out).
+    ((top, bottom), (left, right)). Output: (N, H_out, W_out, C_out). activation: None or "relu",
+    fused into the kernels (the same values and gradients as ``conv2d(...).relu()``, without
+    storing the pre-activation).
 
     >>> x = tg.randn(8, 28, 28, 1); w = tg.randn(3, 3, 1, 32, requires_grad=True)
     >>> F.conv2d(x, w, padding="same").shape
     (8, 28, 28, 32)
     """
+    if activation not in _CONV_ACTIVATIONS:
+        raise ValueError(f"conv2d: activation must be None or 'relu', got {activation!r}")
     x, w = _tensor(x), _tensor(w)
     _check_rank(x, 4, "conv2d: input x", "(N, H, W, C_in)")
     _check_rank(w, 4, "conv2d: kernel w", "(kh, kw, C_in, C_out)")
@@ -186,14 +226,16 @@ def conv2d(x, w, b=None, stride=1, padding="valid", dilation=1):
     dilation = _conv_pair(dilation, "conv2d: dilation")
     pads = conv_padding(padding, x.shape[1:3], w.shape[:2], stride, dilation)
     params = dict(stride=stride, dilation=dilation, padding=pads)
-    return Conv2d.apply(x, w, **params) if b is None else Conv2d.apply(x, w, _tensor(b), **params)
+    op = _CONV_ACTIVATIONS[activation]
+    return op.apply(x, w, **params) if b is None else op.apply(x, w, _tensor(b), **params)
 
 
-def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
+def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1, activation=None):
     """1-D cross-correlation of (N, L, C_in) sequences with a (k, C_in, C_out) kernel, plus bias b.
 
     padding: "valid", "same", "full", "causal" (Keras: (k - 1) * dilation zeros on the left only),
     an int, (left, right) or ((left, right),). Runs on the conv2d kernels as a 1-pixel-high image.
+    activation: None or "relu", fused as in conv2d.
 
     >>> F.conv1d(tg.Tensor([[1., 3, 2, 4, 5, 6, 1, 3]]).reshape(1, 8, 1),
     ...          tg.Tensor([2., 1, 3, 0, 1]).reshape(5, 1, 1), padding=2).reshape(8)
@@ -219,7 +261,7 @@ def conv1d(x, w, b=None, stride=1, padding="valid", dilation=1):
                         f"(left, right), got {padding!r}")
     n, length, c = x.shape
     y = conv2d(x.reshape((n, 1, length, c)), w.reshape((1, *w.shape)), b, stride, padding,
-               dilation)
+               dilation, activation)
     return y.reshape((n, y.shape[2], y.shape[3]))
 
 

@@ -271,6 +271,14 @@ def _run(kernel, dtype, geometry, out, *inputs):
 
 
 def conv2d_forward(x, w, b, stride, dilation, padding):
+    return _forward("forward", x, w, b, stride, dilation, padding)
+
+
+def conv2d_forward_relu(x, w, b, stride, dilation, padding):
+    return _forward("forward_relu", x, w, b, stride, dilation, padding)
+
+
+def _forward(kernel, x, w, b, stride, dilation, padding):
     n, h, wd, _ = x.shape
     kh, kw, _, o = w.shape
     out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
@@ -279,36 +287,60 @@ def conv2d_forward(x, w, b, stride, dilation, padding):
     if y.size == 0:
         return y
     geometry = _geometry(x.shape, w.shape, (out_h, out_w), stride, dilation, padding)
-    return _run("forward", x.dtype, geometry, y, x, w, b)
+    return _run(kernel, x.dtype, geometry, y, x, w, b)
 
 
 def conv2d_backward_input(dy, w, input_hw, stride, dilation, padding):
-    n, out_h, out_w, _ = dy.shape
-    dx = _aligned_empty((n, *input_hw, w.shape[2]), dy.dtype)
+    return _backward_input("backward_input", (dy,), w, input_hw, stride, dilation, padding)
+
+
+def conv2d_backward_input_relu(dy, y, w, input_hw, stride, dilation, padding):
+    return _backward_input("backward_input_relu", (dy, y), w, input_hw, stride, dilation,
+                           padding)
+
+
+def _backward_input(kernel, grads, w, input_hw, stride, dilation, padding):
+    """grads: (dy,) or, for the fused ReLU, (dy, y)."""
+    n, out_h, out_w, _ = grads[0].shape
+    dx = _aligned_empty((n, *input_hw, w.shape[2]), w.dtype)
     if dx.size == 0:
         return dx
     geometry = _geometry(dx.shape, w.shape, (out_h, out_w), stride, dilation, padding)
-    return _run("backward_input", dy.dtype, geometry, dx, dy, w)
+    return _run(kernel, w.dtype, geometry, dx, *grads, w)
 
 
 def conv2d_backward_weight(x, dy, kernel_hw, stride, dilation, padding):
-    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, None)
+    return _backward_weight("backward_weight", x, (dy,), kernel_hw, stride, dilation, padding,
+                            None)
 
 
 def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
     db = np.empty((dy.shape[3],), dy.dtype)
-    return _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db), db
+    return _backward_weight("backward_weight", x, (dy,), kernel_hw, stride, dilation, padding,
+                            db), db
 
 
-def _backward_weight(x, dy, kernel_hw, stride, dilation, padding, db):
-    dw = np.empty((*kernel_hw, x.shape[3], dy.shape[3]), x.dtype)
+def conv2d_backward_weight_relu(x, dy, y, kernel_hw, stride, dilation, padding):
+    return _backward_weight("backward_weight_relu", x, (dy, y), kernel_hw, stride, dilation,
+                            padding, None)
+
+
+def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride, dilation, padding):
+    db = np.empty((dy.shape[3],), dy.dtype)
+    return _backward_weight("backward_weight_relu", x, (dy, y), kernel_hw, stride, dilation,
+                            padding, db), db
+
+
+def _backward_weight(kernel, x, grads, kernel_hw, stride, dilation, padding, db):
+    """grads: (dy,) or, for the fused ReLU, (dy, y)."""
+    dw = np.empty((*kernel_hw, x.shape[3], grads[0].shape[3]), x.dtype)
     if x.shape[0] == 0:
         dw.fill(0)
         if db is not None:
             db.fill(0)
         return dw
-    geometry = _geometry(x.shape, dw.shape, dy.shape[1:3], stride, dilation, padding)
-    return _run("backward_weight", x.dtype, geometry, dw, db, x, dy)
+    geometry = _geometry(x.shape, dw.shape, grads[0].shape[1:3], stride, dilation, padding)
+    return _run(kernel, x.dtype, geometry, dw, db, x, *grads)
 
 
 def conv2d_backward_bias(dy):

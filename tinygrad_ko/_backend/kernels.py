@@ -156,7 +156,11 @@ def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"
 
 def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
     """y[n, oh, ow, o] = b[o] + sum x_pad[n, oh*sh + i*dh, ow*sw + j*dw, c] * w[i, j, c, o]."""
-    op = "conv2d"
+    return selection.impl.conv2d_forward(*_check_forward("conv2d", x, w, b, stride, dilation,
+                                                         padding))
+
+
+def _check_forward(op, x, w, b, stride, dilation, padding):
     _check_float(op, "x", x, 4)
     _check_float(op, "w", w, 4)
     if b is not None:
@@ -171,12 +175,16 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 
     if min(w.shape[2:]) < 1:
         raise ValueError(f"{op}: kernel w {w.shape} needs at least one channel in and out")
     conv2d_output_hw(x.shape[1:3], w.shape[:2], stride, dilation, padding, op)
-    return selection.impl.conv2d_forward(x, w, b, stride, dilation, padding)
+    return x, w, b, stride, dilation, padding
 
 
 def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
     """dx [n, *input_hw, c]: the gradient of conv2d_forward w.r.t. x (= conv_transpose2d of dy)."""
-    op = "conv2d_backward_input"
+    return selection.impl.conv2d_backward_input(*_check_backward_input(
+        "conv2d_backward_input", dy, w, input_hw, stride, dilation, padding))
+
+
+def _check_backward_input(op, dy, w, input_hw, stride, dilation, padding):
     _check_float(op, "dy", dy, 4)
     _check_float(op, "w", w, 4)
     _same_dtype(op, dy=dy, w=w)
@@ -190,7 +198,7 @@ def conv2d_backward_input(dy, w, input_hw, stride=(1, 1), dilation=(1, 1), paddi
     if out != dy.shape[1:3]:
         raise ValueError(f"{op}: dy {dy.shape} does not match input size {tuple(input_hw)}, "
                          f"which gives output {out}")
-    return selection.impl.conv2d_backward_input(dy, w, tuple(input_hw), stride, dilation, padding)
+    return dy, w, tuple(input_hw), stride, dilation, padding
 
 
 def conv2d_backward_weight(x, dy, kernel_hw, stride=(1, 1), dilation=(1, 1),
@@ -225,6 +233,52 @@ def conv2d_backward_bias(dy):
     """db [o]: dy summed over batch, height and width."""
     _check_float("conv2d_backward_bias", "dy", dy, 4)
     return selection.impl.conv2d_backward_bias(dy)
+
+
+# Fused conv2d + ReLU. y = conv2d_forward_relu's output; its gradients read dz = dy * (y > 0)
+# (relu_backward's product) wherever the plain gradients read dy, so dz is never stored.
+
+
+def conv2d_forward_relu(x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """max(conv2d_forward(x, w, b), 0) in one pass, with relu_forward's semantics."""
+    return selection.impl.conv2d_forward_relu(*_check_forward("conv2d_forward_relu", x, w, b,
+                                                              stride, dilation, padding))
+
+
+def _check_relu_output(op, dy, y):
+    _check_float(op, "y", y, 4)
+    if y.dtype != dy.dtype or y.shape != dy.shape:
+        raise ValueError(f"{op}: y (the fused ReLU's output) {y.shape} {y.dtype} must match dy "
+                         f"{dy.shape} {dy.dtype}")
+
+
+def conv2d_backward_input_relu(dy, y, w, input_hw, stride=(1, 1), dilation=(1, 1),
+                               padding=(0, 0, 0, 0)):
+    """conv2d_backward_input(dy * (y > 0), w, ...), without storing the masked dy."""
+    op = "conv2d_backward_input_relu"
+    dy, w, input_hw, stride, dilation, padding = _check_backward_input(op, dy, w, input_hw,
+                                                                       stride, dilation, padding)
+    _check_relu_output(op, dy, y)
+    return selection.impl.conv2d_backward_input_relu(dy, y, w, input_hw, stride, dilation,
+                                                     padding)
+
+
+def conv2d_backward_weight_relu(x, dy, y, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                padding=(0, 0, 0, 0)):
+    """conv2d_backward_weight(x, dy * (y > 0), ...), without storing the masked dy."""
+    op = "conv2d_backward_weight_relu"
+    args = _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding)
+    _check_relu_output(op, dy, y)
+    return selection.impl.conv2d_backward_weight_relu(x, dy, y, *args[2:])
+
+
+def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride=(1, 1), dilation=(1, 1),
+                                     padding=(0, 0, 0, 0)):
+    """(dw, db) of conv2d_backward_weight_bias(x, dy * (y > 0), ...) in one pass over dy."""
+    op = "conv2d_backward_weight_bias_relu"
+    args = _check_backward_weight(op, x, dy, kernel_hw, stride, dilation, padding)
+    _check_relu_output(op, dy, y)
+    return selection.impl.conv2d_backward_weight_bias_relu(x, dy, y, *args[2:])
 
 # ---- pooling ----
 

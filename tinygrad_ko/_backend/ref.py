@@ -76,6 +76,22 @@ def conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding):
 def conv2d_backward_bias(dy):
     return dy.sum(axis=(0, 1, 2))
 
+
+def conv2d_forward_relu(x, w, b, stride, dilation, padding):
+    return np.maximum(conv2d_forward(x, w, b, stride, dilation, padding), 0)
+
+
+def conv2d_backward_input_relu(dy, y, w, input_hw, stride, dilation, padding):
+    return conv2d_backward_input(dy * (y > 0), w, input_hw, stride, dilation, padding)
+
+
+def conv2d_backward_weight_relu(x, dy, y, kernel_hw, stride, dilation, padding):
+    return conv2d_backward_weight(x, dy * (y > 0), kernel_hw, stride, dilation, padding)
+
+
+def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride, dilation, padding):
+    return conv2d_backward_weight_bias(x, dy * (y > 0), kernel_hw, stride, dilation, padding)
+
 # ---- pooling ----
 # NHWC windows come from sliding_window_view over the input padded to exactly cover every window;
 # a mask of real (non-padding) pixels decides what may win a max and what counts in an average.

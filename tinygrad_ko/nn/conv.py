@@ -8,6 +8,7 @@ F.max_pool2d / F.avg_pool2d / F.global_avg_pool2d (our C kernels).
     ((3, 3, 1, 32), (None, 28, 28, 32))
 """
 from .. import functional as F
+from . import activations
 from .layers import add_kernel_bias, kernel_bias_config, kernel_bias_options, positive_int
 from .module import Layer
 
@@ -42,6 +43,12 @@ def conv_output_length(length, window, padding, stride, dilation=1):
         return -(-length // stride)
     extent = dilation * (window - 1) + 1
     return max(length - extent, -1) // stride + 1
+
+
+def _fused_activation(activation):
+    """"relu" when the convolution kernels can apply the activation themselves (same values and
+    gradients as applying it after, without storing the pre-activation), else None."""
+    return "relu" if activation is activations.relu else None
 
 
 class _Conv(Layer):
@@ -116,9 +123,10 @@ class Conv2D(_Conv):
     RANK = 2
 
     def call(self, inputs, training=False):
+        fused = _fused_activation(self.activation)
         outputs = F.conv2d(inputs, self.kernel, self.bias, stride=self.strides,
-                           padding=self.padding, dilation=self.dilation_rate)
-        return self.activation(outputs)
+                           padding=self.padding, dilation=self.dilation_rate, activation=fused)
+        return outputs if fused else self.activation(outputs)
 
 
 class Conv1D(_Conv):
@@ -129,9 +137,10 @@ class Conv1D(_Conv):
     PADDINGS = ("valid", "same", "causal")
 
     def call(self, inputs, training=False):
+        fused = _fused_activation(self.activation)
         outputs = F.conv1d(inputs, self.kernel, self.bias, stride=self.strides[0],
-                           padding=self.padding, dilation=self.dilation_rate[0])
-        return self.activation(outputs)
+                           padding=self.padding, dilation=self.dilation_rate[0], activation=fused)
+        return outputs if fused else self.activation(outputs)
 
 
 class _Pooling2D(Layer):

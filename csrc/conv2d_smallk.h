@@ -1,0 +1,39 @@
+/* conv2d_smallk.h: conv2d kernels for a tiny reduction (input layers: K = kh * kw * c_in with c_in
+ * 1 or 3, so K = 9 or 27 multiply-adds per output element for a 3x3 kernel) and few output
+ * channels, behind the same job contract as the implicit-GEMM tile kernels (conv2d_internal.h).
+ * The tile kernels are built for K in the hundreds; at K = 9 their per-tile work (pixel offset
+ * tables, partial-tile checks, duplicate rows) costs as much as the multiply-adds. Here:
+ *   forward      one run of pixels along an output row streams through a block of R pixels x all
+ *                output channels held in registers; each k step loads one row of the (L1-resident)
+ *                weights and broadcasts R source elements at fixed strides from the run's start.
+ *   weight grad  a block of k rows x all output channels accumulates in registers over a long
+ *                run of pixels (a whole image range per block when it fits), then adds into acc once.
+ * Picked by conv2d.c through conv_smallk_igemm / conv_smallk_wgrad, which return NULL when the
+ * shape is not small enough (then the tile kernels run). Bodies: conv2d_smallk_body.h, compiled per
+ * ISA by conv2d_smallk_{ref,avx2,avx512}.c. */
+#ifndef TK_CONV2D_SMALLK_H
+#define TK_CONV2D_SMALLK_H
+#include "conv2d_internal.h"
+
+/* Largest K the small-K path takes: beyond it the tile kernels' k blocking wins (measured on the
+ * AVX-512 machine: K = 27 still gains, K = 75 does not). */
+#define CONV_SMALLK_MAX_K 32
+/* Output channels the small-K path covers: at most this many vectors of the ISA's width. */
+#define CONV_SMALLK_MAX_VECS 4
+
+#define CONV_SMALLK_DECLARE(isa)                                                          \
+    void conv_smallk_igemm_f32_##isa(const conv_igemm_job *job, int64_t p0, int64_t p1); \
+    void conv_smallk_igemm_f64_##isa(const conv_igemm_job *job, int64_t p0, int64_t p1); \
+    void conv_smallk_wgrad_f32_##isa(const conv_wgrad_job *job, int64_t p0, int64_t p1); \
+    void conv_smallk_wgrad_f64_##isa(const conv_wgrad_job *job, int64_t p0, int64_t p1);
+CONV_SMALLK_DECLARE(ref)
+CONV_SMALLK_DECLARE(avx2)
+CONV_SMALLK_DECLARE(avx512)
+#undef CONV_SMALLK_DECLARE
+
+/* The small-K kernel for this element size, reduction length and column count at the active SIMD
+ * level, or NULL when the shape is not small. */
+conv_igemm_fn conv_smallk_igemm(size_t es, int64_t k, int64_t ncols);
+conv_wgrad_fn conv_smallk_wgrad(size_t es, int64_t k, int64_t ncols);
+
+#endif
