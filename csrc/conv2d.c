@@ -229,6 +229,9 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 placed = n;
                 job.src = pl.place ? mine : xn;
                 job.out = (char *)y + n * pixels * g->o * es;
+                /* the image this thread probably takes next (chunks are about one image) */
+                job.ahead = n + pl.nt < g->n ? xn + pl.nt * image * es : NULL;
+                job.ahead_bytes = image * es;
                 kernel(&job, p - n * pixels, end - n * pixels);
                 if (relu)  /* while these rows are still in cache */
                     conv_relu_inplace((char *)y + p * g->o * es, (end - p) * g->o, es);
@@ -285,7 +288,9 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
                     const conv_igemm_job job = {
                         {ph->cols, pl.src_w * g->o, g->o, koff + ph->k0, ph->k}, mine,
                         base + pl.packed + ph->k0 * pl.ld * es, NULL, pl.ld, g->c, out,
-                        g->stride_h * g->w * g->c, g->stride_w * g->c};
+                        g->stride_h * g->w * g->c, g->stride_w * g->c,
+                        n + pl.nt < g->n ? (const char *)dy + (n + pl.nt) * image * es : NULL,
+                        image * es};
                     kernel(&job, q0, q1);
                 }
             }

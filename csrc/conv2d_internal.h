@@ -29,6 +29,8 @@ typedef struct {
     int64_t ldb, ncols;
     void *out;
     int64_t out_row_step, out_col_step;
+    const void *ahead;   /* bytes the next call will read (or NULL): prefetched into L2 */
+    int64_t ahead_bytes; /* while this one computes */
 } conv_igemm_job;
 
 /* acc[k, 0:ncols] += sum_p src(p, k) * g[p, 0:ncols] for pixels p in [p0, p1) of one image.

@@ -4,6 +4,7 @@
 #include "conv2d_internal.h"
 
 #define CK_ISA avx2
+#define CK_VREGS 16
 #define CK_VBYTES 32
 #define CK_IG_ROWS 6
 #define CK_IG_VECS 2

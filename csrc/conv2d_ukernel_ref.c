@@ -4,6 +4,7 @@
 #include "conv2d_internal.h"
 
 #define CK_ISA ref
+#define CK_VREGS 16
 #define CK_VBYTES 16
 #define CK_IG_ROWS 4
 #define CK_IG_VECS 2

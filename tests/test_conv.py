@@ -20,6 +20,7 @@ KERNEL_CASES = [
     (2, 8, 3, 1, 1, 3, 1, (1, 1), (3, 1), (0, 0, 0, 0)),       # one channel in and out, dilation 3
     (1, 9, 10, 2, 3, 2, 1, (4, 3), (1, 1), (0, 1, 2, 0)),      # stride > kernel: untouched pixels
     (2, 8, 8, 3, 4, 3, 3, (2, 2), (2, 2), (2, 2, 2, 2)),       # stride and dilation share a factor
+    (3, 7, 9, 32, 24, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),     # 14-row tiles wrapping image rows
 ]
 
 
