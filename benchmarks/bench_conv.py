@@ -32,8 +32,7 @@ def _ours(impl, x, w, b, dy, need_dx):
     def backward():
         if need_dx:
             impl.conv2d_backward_input(dy, w, x.shape[1:3], **GEOMETRY)
-        impl.conv2d_backward_weight(x, dy, w.shape[:2], **GEOMETRY)
-        impl.conv2d_backward_bias(dy)
+        impl.conv2d_backward_weight_bias(x, dy, w.shape[:2], **GEOMETRY)  # as F.conv2d does
     return forward, backward
 
 

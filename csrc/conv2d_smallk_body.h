@@ -13,6 +13,10 @@
 #define SK_MAX_ROWS 12
 #define SK_ROWS(nv) TK_MIN(SK_MAX_ROWS, SK_ACC / (nv))
 #define SK_INLINE static inline __attribute__((always_inline))
+/* The weight gradient prefetches g this many pixels ahead: dy of a batch streams from beyond L2
+ * and the hardware prefetcher alone leaves the kernel waiting (b128 input layer dw+db: 0.71 ->
+ * 0.51 ms; 8 pixels ahead gains half of that, 24 and 48 about the same). */
+#define SK_G_AHEAD 48
 
 /* aligned(sizeof(T)): loads and stores through this type may be unaligned. */
 typedef SK_T SK_VEC __attribute__((vector_size(SK_VBYTES), aligned(sizeof(SK_T))));
@@ -65,8 +69,14 @@ SK_INLINE void SK_FN(fwd_run)(const conv_igemm_job *j, const SK_T *sp, int64_t c
                               int64_t ocs, int64_t n, int64_t tail, const int nv)
 {
     const int rows = SK_ROWS(nv);
-    for (; n >= rows; n -= rows, sp += rows * cs, op += rows * ocs)
+    for (; n >= rows; n -= rows, sp += rows * cs, op += rows * ocs) {
+        /* Output lines are claimed for writing two blocks ahead: the output of a batch outgrows
+         * L2, and without it each block's stores wait for their lines (b32 input layer: 0.153 ->
+         * 0.137 ms, b128: 0.69 -> 0.64; one block ahead about the same, eight blocks worse). */
+        for (int64_t b = 0; b < rows * ocs; b += 64 / (int64_t)sizeof(SK_T))
+            __builtin_prefetch(op + 2 * rows * ocs + b, 1, 3);
         SK_FN(fwd_block)(j, sp, cs, op, ocs, tail, rows, nv);
+    }
     if (rows > 8 && n >= 8) {
         SK_FN(fwd_block)(j, sp, cs, op, ocs, tail, 8, nv);
         n -= 8, sp += 8 * cs, op += 8 * ocs;
@@ -135,6 +145,7 @@ SK_INLINE void SK_FN(wgrad_block)(const conv_wgrad_job *j, int64_t p0, int64_t p
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++) {
                 gv[v] = *(const SK_VEC *)(gp + v * SK_LANES);
+                __builtin_prefetch(gp + SK_G_AHEAD * ldg + v * SK_LANES, 0, 3);
                 if (sums) gs[v] += gv[v];
             }
 #pragma GCC unroll 12
@@ -203,6 +214,7 @@ void SK_FN(conv_smallk_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
 }
 
 #undef SK_INLINE
+#undef SK_G_AHEAD
 #undef SK_WG_ROWS
 #undef SK_ROWS
 #undef SK_MAX_ROWS
