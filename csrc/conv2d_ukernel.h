@@ -2,7 +2,8 @@
  * extensions and compiled per ISA (conv2d_ukernel_{ref,avx2,avx512}.c set the target and these
  * macros):
  *   CK_T float|double   CK_SUF f32|f64   CK_ISA ref|avx2|avx512   CK_VBYTES vector width in bytes
- *   CK_VREGS  vector registers   CK_KC_BYTES  L1 block of the packed operand
+ *   CK_VREGS  vector registers   CK_KC_BYTES / CK_WG_KC_BYTES  L1 block of the packed operand /
+ *   of the gradient rows (forward and grad-input / weight gradient)
  *   CK_IG_ROWS x CK_IG_VECS  register tile of the forward / grad-input kernel (pixels x vectors);
  *                            with few columns it runs 2*ROWS x VECS/2 (or 2*ROWS x 1) instead
  *   CK_WG_ROWS x CK_WG_VECS  register tile of the weight-gradient kernel (k rows x vectors); with
@@ -240,11 +241,11 @@ static inline __attribute__((always_inline)) void CK_FN(wgrad_block)(
 
 void CK_FN(conv_wgrad)(const conv_wgrad_job *j, int64_t p0, int64_t p1)
 {
-    /* Pixel blocks of at most CK_KC_BYTES of g stay in L1 while every k tile sweeps them (the
+    /* Pixel blocks of at most CK_WG_KC_BYTES of g stay in L1 while every k tile sweeps them (the
      * tiles add into acc, so splitting the pixel sum costs one acc update per tile and block). */
     const int64_t block = CK_WG_VECS * CK_LANES;
     const int64_t vectors = (j->ncols + CK_LANES - 1) / CK_LANES;
-    const int64_t pc = TK_MAX(CK_WG_ROWS, CK_KC_BYTES / (j->ldg * (int64_t)sizeof(CK_T)));
+    const int64_t pc = TK_MAX(CK_WG_ROWS, CK_WG_KC_BYTES / (j->ldg * (int64_t)sizeof(CK_T)));
     for (int64_t q0 = p0, q1; q0 < p1; q0 = q1) {
         q1 = TK_MIN(p1, q0 + pc);
         if (vectors * 2 <= CK_WG_VECS) {  /* few output channels: 2x the rows, half the vectors */

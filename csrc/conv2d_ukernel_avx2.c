@@ -10,6 +10,7 @@
 #define CK_IG_VECS 2
 #define CK_WG_ROWS 6
 #define CK_WG_VECS 2
+#define CK_WG_KC_BYTES 16384
 #define CK_KC_BYTES 16384
 
 #include "conv2d_ukernel_dtypes.h"
