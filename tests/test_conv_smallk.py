@@ -8,6 +8,8 @@ import tinygrad_ko as tg
 from tinygrad_ko import functional as F
 from tinygrad_ko._backend import kernels, ref, selection
 
+from test_conv import _case_arrays
+
 # (n, h, w, c_in, c_out, kh, kw, stride, dilation, padding as (top, bottom, left, right)).
 # Output widths 28, 15, 11, 7, 3 cover full 12-pixel blocks and every 8/4/2/1 remainder; c_out
 # 40 and 17 end in a partial vector, 64 fills four float32 vectors (float64: the tile kernels).
@@ -23,22 +25,13 @@ SMALLK_CASES = [
 ]
 
 
-def _arrays(case, dtype, rng):
-    n, h, w, c, o, kh, kw, stride, dilation, padding = case
-    out_hw = kernels.conv2d_output_hw((h, w), (kh, kw), stride, dilation, padding)
-    return (rng.standard_normal((n, h, w, c)).astype(dtype),
-            rng.standard_normal((kh, kw, c, o)).astype(dtype),
-            rng.standard_normal(o).astype(dtype),
-            rng.standard_normal((n, *out_hw, o)).astype(dtype))
-
-
 @pytest.mark.kernel
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", SMALLK_CASES, ids=lambda case: "x".join(map(str, case[:7])))
 def test_smallk_kernels_match_reference(case, dtype, simd, c_impl, rng):
     """Forward (with and without bias), the fused ReLU forward, grad-weight + grad-bias, and
     grad-input (whose reduction, kh * kw * c_out, is small too when c_out is)."""
-    x, w, b, dy = _arrays(case, dtype, rng)
+    x, w, b, dy = _case_arrays(case, dtype, rng)
     kh, kw, stride, dilation, padding = case[5:]
     geometry = dict(stride=stride, dilation=dilation, padding=padding)
     y_ref = ref.conv2d_forward(x, w, b, **geometry)
