@@ -99,10 +99,12 @@ def conv_padding(padding, input_hw, kernel_hw, stride, dilation):
 class Conv2d(Function):
     """y = conv2d(x, w) + b; inputs (x, w) or (x, w, b)."""
 
+    kernel = staticmethod(_kernels.conv2d_forward)
+
     def forward(self, x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
         self.geometry = dict(stride=stride, dilation=dilation, padding=padding)
         arrays = _contiguous(x, w) if b is None else _contiguous(x, w, b)
-        return _kernels.conv2d_forward(*arrays, **self.geometry)
+        return self.kernel(*arrays, **self.geometry)
 
     def backward(self, grad):
         x, w = self.inputs[:2]
@@ -129,14 +131,10 @@ class Conv2dRelu(Conv2d):
     ever stored. Under create_graph it is the composable formula, Conv2d's backward of the masked
     grad (the mask is a constant, as in Relu)."""
 
-    def forward(self, x, w, b=None, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0)):
-        self.geometry = dict(stride=stride, dilation=dilation, padding=padding)
-        arrays = _contiguous(x, w) if b is None else _contiguous(x, w, b)
-        self.y = _kernels.conv2d_forward_relu(*arrays, **self.geometry)
-        return self.y
+    kernel = staticmethod(_kernels.conv2d_forward_relu)
 
     def backward(self, grad):
-        y = self.y
+        y = self.output.data
         if is_grad_enabled() or grad.dtype != y.dtype:
             return super().backward(grad * (y > 0))
         x, w = (_c_order(t.data.astype(y.dtype, copy=False)) for t in self.inputs[:2])

@@ -280,6 +280,7 @@ def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride=(1, 1), dilatio
     _check_relu_output(op, dy, y)
     return selection.impl.conv2d_backward_weight_bias_relu(x, dy, y, *args[2:])
 
+
 # ---- pooling ----
 
 def _pair(name, op, value):
