@@ -16,8 +16,8 @@
  * Each inclusion defines four kernels from the one body: UK_NAME reads A and B from their packed
  * panels; UK_NAME_strided reads A where it lies, row i of the micro-panel at a + i*a_rs with unit
  * stride in depth; the _b_in_place ones read B where it lies, depth step p at b + p*b_rs. Reading
- * in place serves a row-major operand when packing it would cost about as much as the multiply
- * (few panels of the other operand share it); such a panel must be full (MR rows, NR columns).
+ * in place serves a row-major A always and a row-major B when few panels of A share it (gemm.c
+ * says why); such a panel must be full (MR rows, NR columns).
  *
  * Parameters, #defined by the includer:
  *   UK_NAME   function name              UK_T   element type (float or double)
