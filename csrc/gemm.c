@@ -109,7 +109,8 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * C^T = op(B)^T op(A)^T, which in our terms reads:
  *   rows of C, mc at a time  -> depth, kc at a time: pack A [mc x kc] (stays in L3; only when
  *                               op(A)'s rows are not contiguous, or a partial last row panel)
- *   -> columns, nc at a time: pack B [kc x nc] (stays in L2)
+ *   -> columns, nc at a time: pack B [kc x nc] (stays in L2; its full panels packed by the
+ *                               first row panel's kernels as they multiply them)
  *   -> one mr-row A micro-panel (stays in L1) -> every nr-wide B micro-panel (streams from L2). */
 static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *slice, int64_t m0,
                        int64_t m1, int64_t n0, int64_t n1) {
@@ -141,12 +142,17 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                 const int64_t nc = TK_MIN(r->nc, n1 - jc), tail = nc % nr;
                 /* A narrow last column panel is packed and multiplied at half width. */
                 const int64_t half_at = tail && 2 * tail <= nr ? nc - tail : nc;
-                /* In place, only the last partial column panel is packed. */
+                /* The full panels of a B with contiguous rows are either read in place by every
+                 * row panel or packed by the first row panel's kernels as they multiply them; here
+                 * only the rest is packed: the last partial panel, or all of a transposed B. */
                 const int64_t in_place_cols = b_in_place ? nc - tail : 0;
+                const int64_t copied_cols = !b_in_place && g->b_cs == 1 ? nc - tail : 0;
+                const int64_t packed_from = in_place_cols + copied_cols;
                 const char *b_block = g->B + (pc * g->b_rs + jc * g->b_cs) * es;
-                if (in_place_cols < half_at)
-                    tk_gemm_pack_b(packed_b, b_block + in_place_cols * g->b_cs * es, g->b_rs,
-                                   g->b_cs, kc, half_at - in_place_cols, nr, es);
+                if (packed_from < half_at)
+                    tk_gemm_pack_b(packed_b + copied_cols * kc * es,
+                                   b_block + packed_from * g->b_cs * es, g->b_rs, g->b_cs, kc,
+                                   half_at - packed_from, nr, es);
                 if (half_at < nc)
                     tk_gemm_pack_b(packed_b + (half_at - in_place_cols) * kc * es,
                                    b_block + half_at * g->b_cs * es, g->b_rs, g->b_cs, kc, tail,
@@ -159,12 +165,13 @@ static void gemm_block(const gemm_problem *g, const tk_gemm_recipe *r, char *sli
                     char *c = g->C + ((ic + ir) * g->ldc + jc) * es;
                     const tk_gemm_ukernel(*kernels)[2][2] = r->kernel[ir >= short_at];
                     for (int64_t jr = 0; jr < nc; jr += nr) {
-                        const int b_panel_in_place = jr < in_place_cols;
-                        const char *b = b_panel_in_place ? b_block + jr * es
-                                                         : packed_b + (jr - in_place_cols) * kc * es;
-                        kernels[jr >= half_at][in_place_panel][b_panel_in_place](
-                            kc, m, TK_MIN(nr, nc - jr), g->alpha, a, g->a_rs, b, g->b_rs, beta,
-                            c + jr * es, g->ldc);
+                        const int copying = ir == 0 && jr < copied_cols;
+                        const int b_from_source = jr < in_place_cols || copying;
+                        char *b_packed = packed_b + (jr - in_place_cols) * kc * es;
+                        kernels[jr >= half_at][in_place_panel][b_from_source](
+                            kc, m, TK_MIN(nr, nc - jr), g->alpha, a, g->a_rs,
+                            b_from_source ? b_block + jr * es : b_packed, g->b_rs,
+                            copying ? b_packed : NULL, beta, c + jr * es, g->ldc);
                     }
                 }
             }

@@ -9,10 +9,11 @@
  * C[0:m, 0:n] := beta * C + alpha * a @ b, with m <= MR, n <= NR; beta == 0 never reads C.
  * alpha/beta arrive as double so one driver serves both dtypes (a float alpha converts exactly).
  * a_rs / b_rs: A's row stride and B's depth stride for the kernels that read them in place
- * (ignored by the packed ones). */
+ * (ignored by the packed ones). b_copy: NULL, or where a B-in-place kernel writes the packed panel
+ * of what it reads (ignored by the others). */
 typedef void (*tk_gemm_ukernel)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
-                                int64_t a_rs, const void *b, int64_t b_rs, double beta, void *c,
-                                int64_t ldc);
+                                int64_t a_rs, const void *b, int64_t b_rs, void *b_copy,
+                                double beta, void *c, int64_t ldc);
 
 /* One ISA's GEMM recipe: the register tile (mr x nr), the cache blocking around it, and its
  * micro-kernels kernel[short][half][a_in_place][b_in_place]: short = 1 has short_mr rows and

@@ -17,7 +17,9 @@
  * panels; UK_NAME_strided reads A where it lies, row i of the micro-panel at a + i*a_rs with unit
  * stride in depth; the _b_in_place ones read B where it lies, depth step p at b + p*b_rs. Reading
  * in place serves a row-major A always and a row-major B when few panels of A share it (gemm.c
- * says why); such a panel must be full (MR rows, NR columns).
+ * says why); such a panel must be full (MR rows, NR columns). A _b_in_place kernel given b_copy
+ * (64-byte aligned, else NULL) also writes the B panel it reads there in the packed layout: the
+ * first row panel packs B while multiplying it, so packing costs no pass of its own.
  *
  * Parameters, #defined by the includer:
  *   UK_NAME   function name              UK_T   element type (float or double)
@@ -27,6 +29,9 @@
  * or the kernel spills and loses most of its speed. */
 
 #define UK_NR (UK_NV * UK_LANES)
+/* Depth steps ahead that a copying kernel prefetches B's rows: they come from L2 or farther and,
+ * a row apart, are no stream the hardware prefetcher would follow. */
+#define UK_COPY_AHEAD 32
 #define UK_CAT2(a, b) a##b
 #define UK_CAT(a, b) UK_CAT2(a, b)
 #define UK_VEC UK_CAT(UK_NAME, _vec)
@@ -54,12 +59,31 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _store)(UK_VEC
         }
 }
 
+/* One depth step: NV vector loads of B, MR scalar broadcasts of A, MR*NV FMAs into independent
+ * accumulators (enough of them to cover the FMA latency on two ports); a non-NULL b_copy receives
+ * the B vectors. */
+static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _step)(
+    UK_VEC acc[UK_MR][UK_NV], const UK_T *TK_RESTRICT a, const int64_t a_rs,
+    const UK_T *TK_RESTRICT b, UK_T *TK_RESTRICT b_copy) {
+    UK_VEC bv[UK_NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < UK_NV; v++) __builtin_memcpy(&bv[v], b + v * UK_LANES, sizeof(UK_VEC));
+    if (b_copy)
+#pragma GCC unroll 4
+        for (int v = 0; v < UK_NV; v++)
+            __builtin_memcpy(b_copy + v * UK_LANES, &bv[v], sizeof(UK_VEC));
+#pragma GCC unroll 32
+    for (int i = 0; i < UK_MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < UK_NV; v++) acc[i][v] += a[i * a_rs] * bv[v];
+}
+
 /* a_rs/a_step/b_step are constants in the packed callers below, so each kernel gets its own
  * addressing; only a packed B panel is known to be aligned. */
 static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
     int64_t k, int64_t m, int64_t n, double alpha_in, const void *a_in, const int64_t a_rs,
-    const int64_t a_step, const void *b_in, const int64_t b_step, double beta_in, void *c_in,
-    int64_t ldc) {
+    const int64_t a_step, const void *b_in, const int64_t b_step, void *b_copy_in, double beta_in,
+    void *c_in, int64_t ldc) {
     const UK_T *TK_RESTRICT a = (const UK_T *)a_in;
     const UK_T *TK_RESTRICT b =
         (const UK_T *)(b_step == UK_NR ? __builtin_assume_aligned(b_in, TK_CACHE_LINE) : b_in);
@@ -76,17 +100,22 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
     for (int i = 0; i < UK_MR; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < UK_NV; v++) acc[i][v] = (UK_VEC){0};
-    /* The hot loop: per depth step, NV vector loads of B, MR scalar broadcasts of A, MR*NV FMAs
-     * into independent accumulators (enough of them to cover the FMA latency on two ports). */
-    for (int64_t p = 0; p < k; p++, a += a_step, b += b_step) {
-        UK_VEC bv[UK_NV];
+    int64_t p = 0;
+    if (b_copy_in) {
+        UK_T *TK_RESTRICT b_copy = (UK_T *)__builtin_assume_aligned(b_copy_in, TK_CACHE_LINE);
+        for (; p < k; p++, a += a_step, b += b_step, b_copy += UK_NR) {
+            if (p + UK_COPY_AHEAD < k) {
+                const char *ahead = (const char *)(b + UK_COPY_AHEAD * b_step);
 #pragma GCC unroll 4
-        for (int v = 0; v < UK_NV; v++) __builtin_memcpy(&bv[v], b + v * UK_LANES, sizeof(UK_VEC));
-#pragma GCC unroll 32
-        for (int i = 0; i < UK_MR; i++)
-#pragma GCC unroll 4
-            for (int v = 0; v < UK_NV; v++) acc[i][v] += a[i * a_rs] * bv[v];
+                for (int at = 0; at < UK_NR * (int)sizeof(UK_T); at += TK_CACHE_LINE)
+                    __builtin_prefetch(ahead + at, 0, 3);
+                __builtin_prefetch(ahead + UK_NR * sizeof(UK_T) - 1, 0, 3);
+            }
+            UK_CAT(UK_NAME, _step)(acc, a, a_rs, b, b_copy);
+        }
     }
+    /* The hot loop. */
+    for (; p < k; p++, a += a_step, b += b_step) UK_CAT(UK_NAME, _step)(acc, a, a_rs, b, 0);
 
     if (m == UK_MR && n == UK_NR) {
         UK_CAT(UK_NAME, _store)(acc, c, ldc, alpha, beta);
@@ -104,32 +133,34 @@ static inline __attribute__((always_inline)) void UK_CAT(UK_NAME, _body)(
 }
 
 static void UK_NAME(int64_t k, int64_t m, int64_t n, double alpha, const void *a, int64_t a_rs,
-                    const void *b, int64_t b_rs, double beta, void *c, int64_t ldc) {
-    (void)a_rs, (void)b_rs;
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, UK_NR, beta, c, ldc);
+                    const void *b, int64_t b_rs, void *b_copy, double beta, void *c, int64_t ldc) {
+    (void)a_rs, (void)b_rs, (void)b_copy;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, UK_NR, 0, beta, c, ldc);
 }
 
 static void UK_CAT(UK_NAME, _strided)(int64_t k, int64_t m, int64_t n, double alpha, const void *a,
-                                      int64_t a_rs, const void *b, int64_t b_rs, double beta,
-                                      void *c, int64_t ldc) {
-    (void)b_rs;
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, UK_NR, beta, c, ldc);
+                                      int64_t a_rs, const void *b, int64_t b_rs, void *b_copy,
+                                      double beta, void *c, int64_t ldc) {
+    (void)b_rs, (void)b_copy;
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, UK_NR, 0, beta, c, ldc);
 }
 
 static void UK_CAT(UK_NAME, _b_in_place)(int64_t k, int64_t m, int64_t n, double alpha,
                                          const void *a, int64_t a_rs, const void *b, int64_t b_rs,
-                                         double beta, void *c, int64_t ldc) {
+                                         void *b_copy, double beta, void *c, int64_t ldc) {
     (void)a_rs;
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, b_rs, beta, c, ldc);
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, 1, UK_MR, b, b_rs, b_copy, beta, c, ldc);
 }
 
 static void UK_CAT(UK_NAME, _strided_b_in_place)(int64_t k, int64_t m, int64_t n, double alpha,
                                                  const void *a, int64_t a_rs, const void *b,
-                                                 int64_t b_rs, double beta, void *c, int64_t ldc) {
-    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, b_rs, beta, c, ldc);
+                                                 int64_t b_rs, void *b_copy, double beta, void *c,
+                                                 int64_t ldc) {
+    UK_CAT(UK_NAME, _body)(k, m, n, alpha, a, a_rs, 1, b, b_rs, b_copy, beta, c, ldc);
 }
 
 #undef UK_NR
+#undef UK_COPY_AHEAD
 #undef UK_CAT
 #undef UK_CAT2
 #undef UK_NAME
