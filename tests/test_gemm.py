@@ -83,6 +83,25 @@ def test_shapes_crossing_cache_blocks(simd, dtype, rng, threads, M, N, K):
         np.testing.assert_allclose(kernels.matmul(np.ascontiguousarray(a), b), expect, **tol(dtype, K))
 
 
+def test_b_packed_while_multiplied_over_several_depth_blocks(simd, dtype, rng, threads):
+    """Many row panels share B, so the first row panel's kernels pack its full panels as they
+    multiply them (prefetching rows ahead); the depth spans several blocks (beta = 1 after the
+    first) and the last column panel is partial, packed apart. A row-major A is read in place."""
+    c_module()
+    M, N, K = 157, 75, 1100
+    a, b = random(rng, (M, K), dtype), random(rng, (K, N), dtype)
+    c0 = random(rng, (M, N), dtype)
+    expect = reference(a, b, -0.5, 0.25, c0)
+    results = []
+    for n in (1, 2):
+        threads(n)
+        out = c0.copy()
+        kernels.gemm(a, b, out=out, alpha=-0.5, beta=0.25)
+        np.testing.assert_allclose(out, expect, **tol(dtype, K))
+        results.append(out)
+    assert np.array_equal(results[0], results[1])
+
+
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.5, 0.0), (1.0, 1.0), (2.0, -0.75), (0.0, 0.5)])
