@@ -7,7 +7,9 @@
  * is to touch each byte once and to keep the loop vectorized; the element loops live in
  * optim_body.h and are compiled per ISA (portable, AVX2+FMA, AVX-512), picked by tk_simd_active.
  * Large tensors are split into fixed blocks shared among OpenMP threads; small ones (most biases)
- * stay on the calling thread, where a parallel region would cost more than the work.
+ * stay on the calling thread, where a parallel region would cost more than the work. Adam also
+ * takes a whole list of tensors (tk_adam_update_many): their blocks, numbered one tensor after the
+ * other, are split between the threads in one region.
  * Nothing is allocated here: the sum of squares takes a caller-sized workspace of per-block
  * partial sums, which also makes its result independent of the thread count. */
 #include <math.h>
