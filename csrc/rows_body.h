@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) T FN(row_dot)(const T *a, const T *
 /* Log-sum-exp of `lanes` (<= VL) rows of cols <= ROWS_BY_LANE_COLS entries from x, one row per
  * lane: short rows one at a time are latency-bound (a masked load, exp and two horizontal
  * reductions on one dependency chain, then a scalar log); by lanes the reductions are lanewise
- * and the log is one vector log for VL rows (4.6 -> ~1.5 us on (256, 10)). */
+ * and the log is one vector log for VL rows ((256, 10) through c.logsumexp: 6 -> 3 us). */
 static inline __attribute__((always_inline)) void FN(lse_by_lane)(T *out, const T *x, int64_t cols,
                                                                   int64_t lanes) {
     const VI at __attribute__((unused)) = V_LANE_ROWS(cols); /* unused by the scalar V_GATHER */
