@@ -47,110 +47,6 @@ static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols, int *sums
     return es == 4 ? conv_wgrad_f32_ref : conv_wgrad_f64_ref;
 }
 
-/* ---- workspace plans ---- */
-
-/* Where each scratch array lives in the caller's workspace; the size queries and the kernels build
- * the same plan, so they always agree. Per-thread arrays are padded to whole cache lines. */
-typedef struct {
-    int nt;                                   /* threads the kernel runs on (at most tk_threads) */
-    int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
-    int64_t top, left;                        /* where the unpadded image starts in the source */
-    int place;                                /* the source image is copied (padded) per thread */
-    size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
-    size_t total;
-} conv_plan;
-
-static size_t carve(size_t *top, size_t bytes)
-{
-    size_t at = *top;
-    *top += TK_ROUND_UP(bytes, TK_CACHE_LINE);
-    return at;
-}
-
-static int64_t col_align(size_t es) { return es == 4 ? CONV_COL_ALIGN_F32 : CONV_COL_ALIGN_F64; }
-
-/* Threads only when each gets at least ~2^18 multiply-adds: fork/join costs microseconds. */
-static int conv_threads(int64_t macs)
-{
-#ifdef _OPENMP
-    return (int)TK_MAX(1, TK_MIN((int64_t)tk_threads, macs >> 18));
-#else
-    (void)macs;
-    return 1;
-#endif
-}
-
-static conv_plan plan_forward(const tk_conv2d_geometry *g, size_t es)
-{
-    conv_plan pl = {0};
-    size_t top = 0;
-    pl.k = g->kh * g->kw * g->c;
-    pl.nt = conv_threads(g->n * g->out_h * g->out_w * pl.k * g->o);
-    pl.src_h = g->h + g->pad_top + g->pad_bottom;
-    pl.src_w = g->w + g->pad_left + g->pad_right;
-    pl.src_c = g->c;
-    pl.place = (g->pad_top | g->pad_bottom | g->pad_left | g->pad_right) != 0;
-    pl.ld = TK_ROUND_UP(g->o, col_align(es));
-    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
-    pl.bias = carve(&top, (size_t)pl.ld * es);
-    pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
-    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
-    pl.images = carve(&top, pl.place ? pl.nt * pl.image_bytes : 0);
-    pl.total = top;
-    return pl;
-}
-
-static conv_plan plan_backward_input(const tk_conv2d_geometry *g, size_t es)
-{
-    conv_plan pl = {0};
-    size_t top = 0;
-    pl.k = g->kh * g->kw * g->o;
-    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c / (g->stride_h * g->stride_w));
-    conv_phase_margins(g->kh, g->dilation_h, g->pad_top, g->stride_h, g->h, g->out_h, &pl.top,
-                       &pl.src_h);
-    conv_phase_margins(g->kw, g->dilation_w, g->pad_left, g->stride_w, g->w, g->out_w, &pl.left,
-                       &pl.src_w);
-    pl.src_c = g->o;
-    pl.place = 1;
-    pl.ld = TK_ROUND_UP(g->c, col_align(es));
-    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
-    pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
-    pl.phases = carve(&top, (size_t)(g->stride_h * g->stride_w) * sizeof(conv_phase));
-    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
-    pl.images = carve(&top, pl.nt * pl.image_bytes);
-    pl.total = top;
-    return pl;
-}
-
-static conv_plan plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked)
-{
-    conv_plan pl = plan_forward(g, es);
-    size_t top = pl.total;
-    /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
-     * (not merely to align them: the copy costs more than the split loads it saves), or masked
-     * by the fused ReLU on the way. */
-    const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
-    pl.gbuf_bytes = masked || pl.ld != g->o ? gbuf : 0;
-    pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
-    /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
-    pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
-    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
-    pl.total = top;
-    return pl;
-}
-
-static conv_plan plan_backward_bias(const tk_conv2d_geometry *g, size_t es)
-{
-    conv_plan pl = {0};
-    size_t top = 0;
-    pl.nt = conv_threads(g->n * g->out_h * g->out_w * g->o / 8);
-    pl.ld = TK_ROUND_UP(g->o, col_align(es));
-    pl.acc_bytes = TK_ROUND_UP((size_t)pl.ld * es, TK_CACHE_LINE);
-    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
-    pl.total = top;
-    return pl;
-}
-
 /* ---- helpers ---- */
 
 static int thread_id(void)
@@ -193,7 +89,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                          const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // x: [n, h, w, c]   w: [kh, kw, c, o]   bias: [o] or NULL   y: [n, out_h, out_w, o]
-    const conv_plan pl = plan_forward(g, es);
+    const conv_plan pl = conv_plan_forward(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
@@ -244,7 +140,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
                                 const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // dy, mask (or NULL): [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
-    const conv_plan pl = plan_backward_input(g, es);
+    const conv_plan pl = conv_plan_backward_input(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_phase *phases = (conv_phase *)(base + pl.phases);
@@ -304,7 +200,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
 {
     // x: [n, h, w, c]   dy, mask (or NULL): [n, out_h, out_w, o]   dw: [kh, kw, c, o]
     // dbias: [o] or NULL
-    const conv_plan pl = plan_backward_weight(g, es, mask != NULL);
+    const conv_plan pl = conv_plan_backward_weight(g, es, mask != NULL);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
@@ -369,7 +265,7 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
                                size_t es)
 {
     // dy: [n, out_h, out_w, o]   db: [o]
-    const conv_plan pl = plan_backward_bias(g, es);
+    const conv_plan pl = conv_plan_backward_bias(g, es);
     char *base = ws;
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -394,13 +290,13 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
 
 #define CONV_ENTRY_POINTS(T, SUF)                                                                 \
     int64_t tk_conv2d_workspace_size_forward_##SUF(const tk_conv2d_geometry *g)                   \
-    { return (int64_t)plan_forward(g, sizeof(T)).total; }                                         \
+    { return (int64_t)conv_plan_forward(g, sizeof(T)).total; }                                     \
     int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
-    { return (int64_t)plan_backward_input(g, sizeof(T)).total; }                                  \
+    { return (int64_t)conv_plan_backward_input(g, sizeof(T)).total; }                              \
     int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
-    { return (int64_t)plan_backward_weight(g, sizeof(T), 0).total; }                              \
+    { return (int64_t)conv_plan_backward_weight(g, sizeof(T), 0).total; }                          \
     int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
-    { return (int64_t)plan_backward_bias(g, sizeof(T)).total; }                                   \
+    { return (int64_t)conv_plan_backward_bias(g, sizeof(T)).total; }                               \
     void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
                                  const tk_conv2d_geometry *g, void *workspace)                    \
     { conv_forward(y, x, w, bias, 0, g, workspace, sizeof(T)); }                                  \
@@ -414,11 +310,11 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
                                        void *workspace)                                           \
     { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }                                   \
     int64_t tk_conv2d_workspace_size_forward_relu_##SUF(const tk_conv2d_geometry *g)              \
-    { return (int64_t)plan_forward(g, sizeof(T)).total; }                                         \
+    { return (int64_t)conv_plan_forward(g, sizeof(T)).total; }                                     \
     int64_t tk_conv2d_workspace_size_backward_input_relu_##SUF(const tk_conv2d_geometry *g)       \
-    { return (int64_t)plan_backward_input(g, sizeof(T)).total; }                                  \
+    { return (int64_t)conv_plan_backward_input(g, sizeof(T)).total; }                              \
     int64_t tk_conv2d_workspace_size_backward_weight_relu_##SUF(const tk_conv2d_geometry *g)      \
-    { return (int64_t)plan_backward_weight(g, sizeof(T), 1).total; }                              \
+    { return (int64_t)conv_plan_backward_weight(g, sizeof(T), 1).total; }                          \
     void tk_conv2d_forward_relu_##SUF(T *y, const T *x, const T *w, const T *bias,                \
                                       const tk_conv2d_geometry *g, void *workspace)               \
     { conv_forward(y, x, w, bias, 1, g, workspace, sizeof(T)); }                                  \

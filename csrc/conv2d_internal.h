@@ -59,6 +59,23 @@ CONV_DECLARE(avx2)
 CONV_DECLARE(avx512)
 #undef CONV_DECLARE
 
+/* ---- conv2d_plan.c ---- */
+/* Where each scratch array lives in the caller's workspace; the size queries and the kernels build
+ * the same plan, so they always agree. Per-thread arrays are padded to whole cache lines. */
+typedef struct {
+    int nt;                                   /* threads the kernel runs on (at most tk_threads) */
+    int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
+    int64_t top, left;                        /* where the unpadded image starts in the source */
+    int place;                                /* the source image is copied (padded) per thread */
+    size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
+    size_t total;
+} conv_plan;
+
+conv_plan conv_plan_forward(const tk_conv2d_geometry *g, size_t es);
+conv_plan conv_plan_backward_input(const tk_conv2d_geometry *g, size_t es);
+conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked);
+conv_plan conv_plan_backward_bias(const tk_conv2d_geometry *g, size_t es);
+
 /* ---- conv2d_layout.c ---- */
 typedef struct {
     int64_t a, b, rows, cols, p0, k0, k;  /* phase (a, b): rows x cols pixels from p0; taps k0.. */

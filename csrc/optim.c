@@ -7,7 +7,9 @@
  * is to touch each byte once and to keep the loop vectorized; the element loops live in
  * optim_body.h and are compiled per ISA (portable, AVX2+FMA, AVX-512), picked by tk_simd_active.
  * Large tensors are split into fixed blocks shared among OpenMP threads; small ones (most biases)
- * stay on the calling thread, where a parallel region would cost more than the work.
+ * stay on the calling thread, where a parallel region would cost more than the work. Adam also
+ * takes a whole list of tensors (tk_adam_update_many): their blocks, numbered one tensor after the
+ * other, are split between the threads in one region.
  * Nothing is allocated here: the sum of squares takes a caller-sized workspace of per-block
  * partial sums, which also makes its result independent of the thread count. */
 #include <math.h>
@@ -95,6 +97,39 @@ static void run_update(update_fn fn, const tk_update_call *c, int64_t n) {
         fn(c, b * OPTIM_BLOCK, TK_MIN(n, (b + 1) * OPTIM_BLOCK));
 }
 
+/* The blocks of several tensors' updates, numbered tensor after tensor, split into one contiguous
+ * range per thread; fill(args, i, &c) sets tensor i's arguments. */
+typedef void (*fill_call_fn)(const void *args, int64_t i, tk_update_call *c);
+
+static void run_update_many(update_fn fn, fill_call_fn fill, const void *args, const int64_t *n,
+                            int64_t count) {
+    int64_t blocks = 0, total = 0;
+    for (int64_t i = 0; i < count; i++) {
+        blocks += (n[i] + OPTIM_BLOCK - 1) / OPTIM_BLOCK;
+        total += n[i];
+    }
+#pragma omp parallel num_threads(tk_threads) if (total >= OPTIM_PARALLEL_MIN)
+    {
+        int64_t t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        const int64_t lo = blocks * t / nt, hi = blocks * (t + 1) / nt;
+        int64_t first = 0; /* number of tensor i's first block */
+        for (int64_t i = 0; i < count && first < hi; i++) {
+            const int64_t nb = (n[i] + OPTIM_BLOCK - 1) / OPTIM_BLOCK;
+            if (first + nb > lo) {
+                tk_update_call c;
+                fill(args, i, &c);
+                for (int64_t b = TK_MAX(lo, first); b < TK_MIN(hi, first + nb); b++)
+                    fn(&c, (b - first) * OPTIM_BLOCK, TK_MIN(n[i], (b - first + 1) * OPTIM_BLOCK));
+            }
+            first += nb;
+        }
+    }
+}
+
 static double run_sum_squares(sumsq_fn fn, double *partial, const void *x, int64_t n) {
     const int64_t blocks = (n + OPTIM_BLOCK - 1) / OPTIM_BLOCK;
 #pragma omp parallel for num_threads(tk_threads) schedule(static) if (n >= OPTIM_PARALLEL_MIN)
@@ -128,6 +163,34 @@ DEFINE_SGD(f64, double)
     }
 DEFINE_ADAM(f32, float)
 DEFINE_ADAM(f64, double)
+
+typedef struct {
+    void *const *param, *const *m, *const *v, *const *v_hat;
+    const void *const *grad;
+    const double *grad_scale, *decay;
+    double alpha, beta_1, beta_2, epsilon, clipvalue;
+} adam_many_args;
+
+static void fill_adam_call(const void *args, int64_t i, tk_update_call *c) {
+    const adam_many_args *a = args;
+    *c = (tk_update_call){a->param[i], {a->m[i], a->v[i], a->v_hat ? a->v_hat[i] : NULL},
+                          a->grad[i], {a->alpha, a->beta_1, a->beta_2, a->epsilon}, {0},
+                          a->grad_scale[i], a->clipvalue, a->decay[i]};
+}
+
+#define DEFINE_ADAM_MANY(sfx, T_)                                                              \
+    void tk_adam_update_many_##sfx(T_ *const *param, T_ *const *m, T_ *const *v,               \
+                                   T_ *const *v_hat, const T_ *const *grad, const int64_t *n,  \
+                                   const double *grad_scale, const double *decay,              \
+                                   int64_t count, double alpha, double beta_1, double beta_2,  \
+                                   double epsilon, double clipvalue) {                         \
+        adam_many_args a = {(void *const *)param, (void *const *)m, (void *const *)v,          \
+                            (void *const *)v_hat, (const void *const *)grad, grad_scale,       \
+                            decay, alpha, beta_1, beta_2, epsilon, clipvalue};                 \
+        run_update_many(adam_##sfx[tk_simd_active], fill_adam_call, &a, n, count);             \
+    }
+DEFINE_ADAM_MANY(f32, float)
+DEFINE_ADAM_MANY(f64, double)
 
 #define DEFINE_RMSPROP(sfx, T_)                                                                \
     void tk_rmsprop_update_##sfx(T_ *param, T_ *velocity, T_ *momentum_buf, T_ *average_grad,  \

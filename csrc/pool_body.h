@@ -24,17 +24,61 @@ static inline void FN(window)(int64_t oy, int64_t ox, int64_t h, int64_t w, int6
     *x1 = TK_MIN(left + kw, w);
 }
 
+/* Whether every window is 2 x 2 at stride 2 and inside the image: the usual CNN pooling. */
+static inline int FN(pool2x2)(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                              int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    return kh == 2 && kw == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * oh <= h &&
+           2 * ow <= w;
+}
+
+/* v replaces the running maximum m when larger, or when it is the window's first NaN. */
+#define POOL_TAKE(v, m) ((v) > (m) || ((v) != (v) && (m) == (m)))
+
+/* One output row of 2 x 2 / stride-2 max pooling: each output compares its four pixels in
+ * registers and is written once, where the general loop re-reads and rewrites it for every window
+ * pixel and recomputes the window per output (1.3-2x slower at the CNN's shapes).
+ * yo, ao: the output row [ow, c]   r0, r1: the two input rows [w, c] it pools; iy: r0's row. */
+static void FN(maxpool2x2_row)(T *TK_RESTRICT yo, int32_t *TK_RESTRICT ao,
+                               const T *TK_RESTRICT r0, const T *TK_RESTRICT r1, int64_t iy,
+                               int64_t w, int64_t c, int64_t ow) {
+    for (int64_t ox = 0; ox < ow; ox++) {
+        const int64_t at = 2 * ox * c;
+        const int32_t i00 = (int32_t)(iy * w + 2 * ox), i10 = i00 + (int32_t)w;
+        for (int64_t ch = 0; ch < c; ch++) {
+            T m = r0[at + ch], v;
+            int32_t a = i00;
+            v = r0[at + c + ch];
+            a = POOL_TAKE(v, m) ? i00 + 1 : a;
+            m = POOL_TAKE(v, m) ? v : m;
+            v = r1[at + ch];
+            a = POOL_TAKE(v, m) ? i10 : a;
+            m = POOL_TAKE(v, m) ? v : m;
+            v = r1[at + c + ch];
+            a = POOL_TAKE(v, m) ? i10 + 1 : a;
+            m = POOL_TAKE(v, m) ? v : m;
+            yo[ox * c + ch] = m;
+            ao[ox * c + ch] = a;
+        }
+    }
+}
+
 /* y, argmax: [n, oh, ow, c]   x: [n, h, w, c]
  * argmax holds iy * w + ix of each window's FIRST maximum in row-major order (strict >), or of its
  * first NaN, as PyTorch routes ties and np.argmax picks. */
 void FN(tk_maxpool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t n, int64_t h, int64_t w,
                               int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                               int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    const int fast = FN(pool2x2)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
     #pragma omp parallel for collapse(2) num_threads(tk_threads) schedule(static) \
         if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         for (int64_t oy = 0; oy < oh; oy++) {
             const T *xb = x + b * h * w * c;
+            if (fast) {
+                const int64_t o = (b * oh + oy) * ow * c, r = 2 * oy * w * c;
+                FN(maxpool2x2_row)(y + o, argmax + o, xb + r, xb + r + w * c, 2 * oy, w, c, ow);
+                continue;
+            }
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t y0, y1, x0, x1, o = ((b * oh + oy) * ow + ox) * c;
                 FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);

@@ -48,6 +48,18 @@ static inline __m256 load_tail_avx2(const float *p, int64_t n, float fill) {
 #define V_HSUM hsum_avx2
 #define V_LOAD_TAIL load_tail_avx2
 #define V_STORE_TAIL(p, n, v) _mm256_maskstore_ps((p), tail_mask_avx2(n), (v))
+#define V_ANY_GT(a, b) (_mm256_movemask_ps(_mm256_cmp_ps((a), (b), _CMP_GT_OQ)) != 0)
+/* One row per lane: lane l reads x[l * cols + j] (the first n lanes; the others read nothing). */
+#define VI __m256i
+#define V_LANE_ROWS(cols) \
+    _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(cols)))
+#define V_GATHER(p, vi, n) \
+    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (p), (vi), \
+                             _mm256_castsi256_ps(tail_mask_avx2(n)), 4)
+/* m + log(s), or m itself where m = +inf (s is NaN there: exp(inf - inf)). */
+#define V_LSE(m, s) \
+    _mm256_blendv_ps(_mm256_add_ps((m), tk_vlog_avx2(s)), (m), \
+                     _mm256_cmp_ps((m), _mm256_set1_ps(INFINITY), _CMP_EQ_OQ))
 #define ROWS_SUFFIX avx2
 #include "rows_body.h"
 #endif

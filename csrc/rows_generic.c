@@ -20,6 +20,11 @@
 /* With one lane a row never has a partial vector: the tail operations are never reached. */
 #define V_LOAD_TAIL(p, n, fill) (*(p))
 #define V_STORE_TAIL(p, n, v) (*(p) = (v))
+#define V_ANY_GT(a, b) ((a) > (b))
+#define VI int
+#define V_LANE_ROWS(cols) 0
+#define V_GATHER(p, vi, n) (*(p))
+#define V_LSE(m, s) ((m) == T_INF ? (m) : (m) + LOG_S(s))
 
 #define T float
 #define V float

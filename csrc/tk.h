@@ -220,6 +220,20 @@ void tk_rmsprop_update_f64(double *param, double *velocity, double *momentum_buf
                            double *average_grad, const double *grad, int64_t n,
                            double learning_rate, double rho, double momentum, double epsilon,
                            double grad_scale, double clipvalue, double decay);
+/* Adam on `count` tensors in one call: tensor i is param[i], m[i], v[i], v_hat[i] (v_hat NULL
+ * unless AMSGrad) and grad[i], of n[i] elements, with its own grad_scale[i] and decay[i]; the
+ * rest as tk_adam_update. One OpenMP region shares all tensors' blocks between the threads (small
+ * tensors no longer run one by one on the calling thread). No two tensors may overlap. */
+void tk_adam_update_many_f32(float *const *param, float *const *m, float *const *v,
+                             float *const *v_hat, const float *const *grad, const int64_t *n,
+                             const double *grad_scale, const double *decay, int64_t count,
+                             double alpha, double beta_1, double beta_2, double epsilon,
+                             double clipvalue);
+void tk_adam_update_many_f64(double *const *param, double *const *m, double *const *v,
+                             double *const *v_hat, const double *const *grad, const int64_t *n,
+                             const double *grad_scale, const double *decay, int64_t count,
+                             double alpha, double beta_1, double beta_2, double epsilon,
+                             double clipvalue);
 /* sum(x^2) in double (for clipnorm / global_clipnorm). workspace: tk_sum_squares_workspace_size(n)
  * bytes of per-block partial sums, so the result does not depend on the thread count. */
 int64_t tk_sum_squares_workspace_size(int64_t n);

@@ -9,17 +9,23 @@
  * whose padding lanes are -inf, 10x slower). AVX2 also clamps below at -87, so that no lane
  * computes a denormal before the mask; AVX-512's masked scale skips those lanes. NaN passes
  * through: the clamps put the constant first (max/min return their second operand when one is
- * NaN), and the flush-to-zero mask is "not less than", true for NaN. Included only by files
- * compiled for these ISAs (their own #pragma GCC target). */
+ * NaN), and the flush-to-zero mask is "not less than", true for NaN.
+ * The vector log serves log-sum-exp's sums, which are 0 or at least 1 (or NaN): log(s) = e*ln2 +
+ * log(m) with s = 2^e * m, m in [sqrt(1/2), sqrt(2)), and log(m) = 2 atanh(u), u = (m-1)/(m+1),
+ * |u| < 0.172, by its odd series to u^9 (truncation < 3e-9 relative). log(0) = -inf, NaN stays NaN.
+ * Included only by files compiled for these ISAs (their own #pragma GCC target). */
 #ifndef TK_VEXP_H
 #define TK_VEXP_H
 #include <immintrin.h>
+#include <math.h>
 
 #define TK_EXP_LO -87.0f /* below: exp is flushed to 0 (exp(-87) = 1.6e-38 is still normal) */
 #define TK_EXP_HI 89.0f   /* above log(FLT_MAX): exp overflows to inf */
 #define TK_LOG2E 1.44269504088896341f
 #define TK_LN2_HI 0.693359375f
 #define TK_LN2_LO -2.12194440e-4f
+#define TK_SQRT2 1.41421356f
+#define TK_LN2 0.693147181f
 
 #ifdef __AVX512F__
 static inline __m512 tk_vexp_avx512(__m512 x) {
@@ -39,6 +45,24 @@ static inline __m512 tk_vexp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     /* scalef multiplies by 2^n with IEEE overflow to inf; flushed lanes are zeroed by the mask. */
     return _mm512_maskz_scalef_ps(keep, p, n);
+}
+
+/* log(s) for s = 0, s >= FLT_MIN or NaN (see the top of the file). */
+static inline __m512 tk_vlog_avx512(__m512 s) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 e = _mm512_getexp_ps(s); /* floor(log2 s); -inf for 0, NaN for NaN */
+    __m512 m = _mm512_getmant_ps(s, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __mmask16 high = _mm512_cmp_ps_mask(m, _mm512_set1_ps(TK_SQRT2), _CMP_GT_OQ);
+    m = _mm512_mask_mul_ps(m, high, m, _mm512_set1_ps(0.5f));
+    e = _mm512_mask_add_ps(e, high, e, one);
+    __m512 u = _mm512_div_ps(_mm512_sub_ps(m, one), _mm512_add_ps(m, one));
+    __m512 u2 = _mm512_mul_ps(u, u);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 9.0f), u2, _mm512_set1_ps(1.0f / 7.0f));
+    p = _mm512_fmadd_ps(p, u2, _mm512_set1_ps(1.0f / 5.0f));
+    p = _mm512_fmadd_ps(p, u2, _mm512_set1_ps(1.0f / 3.0f));
+    p = _mm512_fmadd_ps(p, u2, one);
+    __m512 log_m = _mm512_mul_ps(_mm512_add_ps(u, u), p);
+    return _mm512_fmadd_ps(e, _mm512_set1_ps(TK_LN2), log_m); /* e = -inf for 0: -inf */
 }
 #endif
 
@@ -67,6 +91,30 @@ static inline __m256 tk_vexp_avx2(__m256 x) {
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(rest, bias), 23));
     return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
+}
+
+/* log(s) for s = 0, s >= FLT_MIN or NaN (see the top of the file). */
+static inline __m256 tk_vlog_avx2(__m256 s) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256i bits = _mm256_castps_si256(s);
+    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23),
+                                                   _mm256_set1_epi32(127)));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+        _mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_castps_si256(one)));
+    __m256 high = _mm256_cmp_ps(m, _mm256_set1_ps(TK_SQRT2), _CMP_GT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), high);
+    e = _mm256_add_ps(e, _mm256_and_ps(high, one));
+    __m256 u = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
+    __m256 u2 = _mm256_mul_ps(u, u);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 9.0f), u2, _mm256_set1_ps(1.0f / 7.0f));
+    p = _mm256_fmadd_ps(p, u2, _mm256_set1_ps(1.0f / 5.0f));
+    p = _mm256_fmadd_ps(p, u2, _mm256_set1_ps(1.0f / 3.0f));
+    p = _mm256_fmadd_ps(p, u2, one);
+    __m256 log_m = _mm256_mul_ps(_mm256_add_ps(u, u), p);
+    __m256 r = _mm256_fmadd_ps(e, _mm256_set1_ps(TK_LN2), log_m);
+    r = _mm256_blendv_ps(r, _mm256_set1_ps(-INFINITY),
+                         _mm256_cmp_ps(s, _mm256_setzero_ps(), _CMP_EQ_OQ));
+    return _mm256_blendv_ps(r, s, _mm256_cmp_ps(s, s, _CMP_UNORD_Q));
 }
 #endif
 

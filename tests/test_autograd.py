@@ -103,6 +103,24 @@ def test_retain_graph_allows_repeated_backward():
     np.testing.assert_allclose(x.grad.numpy(), 2 * first)
 
 
+def test_leaf_gradients_never_share_memory():
+    # Add hands one array to both inputs, and a root gradient belongs to the caller: leaves copy
+    # those; arrays nothing else refers to (here Mul's products) are adopted without a copy.
+    a, b = (tg.Tensor(np.ones((2, 3)), requires_grad=True) for _ in range(2))
+    ((a + b) * 2.0).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data[...] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), np.full((2, 3), 2.0))
+    seed = np.ones((2, 3))
+    c = tg.Tensor(np.ones((2, 3)), requires_grad=True)
+    (c + 0.0).backward(gradient=seed)
+    assert not np.shares_memory(c.grad.data, seed)
+    d = tg.Tensor(np.ones(3), requires_grad=True)
+    e = tg.Tensor(np.ones((4, 3)), requires_grad=True)
+    (d * e).backward(gradient=np.ones((4, 3)), retain_graph=True)
+    np.testing.assert_array_equal(d.grad.numpy(), [4.0, 4.0, 4.0])  # summed to d's shape
+
+
 def test_backward_on_tensor_without_graph_raises():
     with pytest.raises(RuntimeError, match="does not require grad"):
         tg.Tensor([1.0]).sum().backward()

@@ -62,6 +62,56 @@ def test_adam_matches_reference(c_impl, simd, rng, dtype, n, amsgrad, extras):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_adam_many_equals_adam_on_each_tensor(c_impl, simd, rng, dtype, amsgrad, threads):
+    """One call over tensors of every size (a threaded one among them) gives, bit for bit, what
+    adam_update gives tensor by tensor, with per-tensor grad scales and decays."""
+    before = tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        sizes = SIZES + [LARGE, 3]
+        tensors = [[p, m, np.abs(v), np.abs(vh) if amsgrad else None, g]
+                   for p, m, v, vh, g in (_arrays(rng, n, dtype, 5) for n in sizes)]
+        scales = rng.uniform(0.5, 1.5, len(sizes))
+        decays = rng.uniform(0.0, 0.01, len(sizes))
+        many = [[None if a is None else a.copy() for a in t] for t in tensors]
+        each = [[None if a is None else a.copy() for a in t] for t in tensors]
+        p, m, v, vh, g = (list(column) for column in zip(*many))
+        c_impl.adam_update_many(p, m, v, vh if amsgrad else None, g, 0.01, 0.9, 0.999, 1e-7,
+                                list(scales), 0.3, list(decays))
+        for t, scale, decay in zip(each, scales, decays):
+            c_impl.adam_update(*t, 0.01, 0.9, 0.999, 1e-7, scale, 0.3, decay)
+        for got, want in zip(many, each):
+            for a, b in zip(got, want):
+                if a is not None:
+                    np.testing.assert_array_equal(a, b)
+    finally:
+        tg.set_num_threads(before)
+
+
+def test_adam_many_checks_every_tensor_and_their_overlap(backend):
+    p, m, v, g = (np.zeros(6, np.float32) for _ in range(4))
+    q, n, w = (np.zeros(3, np.float32) for _ in range(3))
+    hyper = dict(alpha=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    kernels.adam_update_many([p, q], [m, n], [v, w], None, [g, g[:3]], **hyper)  # grads may share
+    with pytest.raises(ValueError, match="tensor 0's param and tensor 1's param overlap"):
+        kernels.adam_update_many([p, p[3:]], [m, n], [v, w], None, [g, g[:3]], **hyper)
+    with pytest.raises(ValueError, match="tensor 0's grad and tensor 1's m overlap"):
+        kernels.adam_update_many([p, q], [m, g[:3]], [v, w], None, [g, g[:3]], **hyper)
+    with pytest.raises(TypeError, match="tensor 1 is float64, tensor 0 is float32"):
+        kernels.adam_update_many([p, q.astype(np.float64)], [m, n.astype(np.float64)],
+                                 [v, w.astype(np.float64)], None, [g, g[:3].astype(np.float64)],
+                                 **hyper)
+    with pytest.raises(ValueError, match="2 params but 1 vs"):
+        kernels.adam_update_many([p, q], [m, n], [v], None, [g, g[:3]], **hyper)
+    with pytest.raises(ValueError, match="tensor 1's m has shape"):
+        kernels.adam_update_many([p, q], [m, m], [v, w], None, [g, g[:3]], **hyper)
+    with pytest.raises(ValueError, match="decay must be finite"):
+        kernels.adam_update_many([p], [m], [v], None, [g], decays=[np.inf], **hyper)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("momentum, centered",
                          [(0.0, False), (0.9, False), (0.0, True), (0.5, True)])

@@ -69,6 +69,22 @@ def test_c_matches_reference(shape, pool, strides, padding, dtype, threads, rng)
         tg.set_num_threads(before)
 
 
+@needs_c
+@pytest.mark.kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool, strides", [(2, 2), (3, 2)])
+def test_c_max_pool_takes_the_first_nan_like_the_reference(pool, strides, dtype, rng):
+    c = _c()
+    x = _pooled_input((2, 8, 10, 35), dtype, rng)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    geometry = kernels.pool2d_geometry(x.shape, pool, strides, "valid")
+    (y, argmax), (y_ref, argmax_ref) = c.maxpool2d_forward(x, geometry), \
+        ref.maxpool2d_forward(x, geometry)
+    assert np.isnan(y).any()
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+
+
 def test_same_padding_follows_keras(backend):
     # 5x5, pool 2, stride 2, "same": 3x3 output, the extra padding row/column at the bottom/right,
     # and the padded pixels count neither in the max nor in the mean.

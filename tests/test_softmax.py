@@ -9,7 +9,7 @@ from tinygrad_ko._backend import c_available, kernels, ref
 
 needs_c = pytest.mark.skipif(not c_available(), reason="C backend not built")
 SHAPES = [(1, 1), (3, 7), (2, 15), (4, 16), (2, 17), (3, 64), (2, 65), (5, 130), (2, 1000),
-          (37, 10), (9, 16)]  # many short rows: log-sum-exp takes them four at a time
+          (37, 10), (9, 16)]  # many short rows: log-sum-exp takes them one per vector lane
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_extreme_inputs_are_exact(backend, dtype):
     np.testing.assert_allclose(lse[:5], [1e4 + np.log(2), -1e4 + np.log(3), 3 + np.log(3), 0.0,
                                          -np.inf], rtol=1e-7)
     assert lse[5] == np.inf
-    # the same rows in every position of a four-row group, and a NaN row
+    # the same rows in many lane positions, of a full and a partial group of lanes, and a NaN row
     rows = np.concatenate([np.roll(x, k, axis=0) for k in range(4)] + [[[np.nan, 0, 1]]])
     rows = rows.astype(dtype)
     by_rows = kernels.logsumexp(rows)

@@ -169,8 +169,14 @@ def sum_to(grad, shape):
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and grad.shape[lead + i] != 1)
     if not _grad_enabled:
-        summed = grad.data.sum(axis=axes, keepdims=True).reshape(shape)
-        return _tensor.Tensor._make(summed, False, None)
+        # The leading axes go without keepdims, so the common case (a bias) needs no reshape and
+        # the sum stays an array of its own, which a leaf may adopt as its .grad (_run_backward).
+        summed = grad.data.sum(axis=tuple(range(lead))) if lead else grad.data
+        kept = tuple(i for i, n in enumerate(shape) if n == 1 and summed.shape[i] != 1)
+        if kept:
+            summed = summed.sum(axis=kept, keepdims=True)
+        return _tensor.Tensor._make(summed if summed.shape == shape else summed.reshape(shape),
+                                    False, None)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape) if grad.shape != shape else grad
@@ -183,12 +189,13 @@ def _add(a, b):
     return _tensor.Tensor._make(a.data + b.data, False, None)
 
 
-def _accumulate(t, g, create_graph):
-    """t.grad += g. A first gradient is copied unless it carries a graph: backward passes often
-    hand the same array to several inputs, and optimizers may update `.grad` in place."""
+def _accumulate(t, g, create_graph, owned=False):
+    """t.grad += g. A first gradient is copied unless it carries a graph or is `owned` (an array
+    nothing else refers to): backward passes often hand the same array to several inputs, and
+    `.grad` may be updated in place."""
     if t.grad is not None:
         t.grad = _add(t.grad, g)
-    elif create_graph:
+    elif create_graph or owned:
         t.grad = g
     else:
         t.grad = _tensor.Tensor._make(g.data.copy(), False, None)
@@ -208,6 +215,11 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     grads = {}
     for root, g in zip(roots, root_grads):
         grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+    # ids of the arrays handed on so far (root gradients, gradients waiting in `grads`, adopted
+    # ones): a leaf may adopt a gradient array, instead of copying it, only if it owns its memory
+    # (not a view), was never handed on before, and no retained graph can hand it out again.
+    # A reused id only costs a copy.
+    handed = {id(g.data) for g in root_grads}
     if targets is None:  # leaves that are themselves roots
         for root in roots:
             if root._ctx is None and id(root) in grads:
@@ -240,10 +252,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 if gx.data.dtype is not data.dtype and gx.data.dtype != data.dtype:
                     gx = gx.astype(data.dtype)
                 if x._ctx is None and wanted is None:
-                    _accumulate(x, gx, create_graph)
+                    array = gx.data
+                    owned = not retain_graph and array.base is None and id(array) not in handed
+                    handed.add(id(array))
+                    _accumulate(x, gx, create_graph, owned)
                     continue
                 key = id(x)
                 grads[key] = _add(grads[key], gx) if key in grads else gx
+                handed.add(id(grads[key].data))
             if not retain_graph:
                 _free(ctx)
     finally:

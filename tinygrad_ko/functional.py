@@ -36,6 +36,68 @@ def _constant(array):
     """A Tensor outside the graph, wrapping array without a copy."""
     return _tg_tensor.Tensor._make(array, False, None)
 
+# ---- dense ----
+
+class Linear(Function):
+    """y = x @ w + b for 2-D x, rectified when relu: one GEMM, then the bias and the ReLU applied to
+    its output in place, so one graph node and one (batch, units) array where matmul, add and relu
+    record three nodes and allocate three arrays. The gradient masks dy by (y > 0) when rectified,
+    then takes Matmul's two GEMMs and the bias gradient as the column sum; under create_graph, the
+    same formula in Tensor ops (the mask is a constant, as in Relu)."""
+
+    def forward(self, x, w, b=None, relu=False):
+        self.relu = relu
+        y = _kernels.matmul(x, w)
+        if b is not None:
+            np.add(y, b, out=y)
+        if relu:
+            np.maximum(y, 0, out=y)
+        return y
+
+    def backward(self, grad):
+        x, w = self.inputs[:2]
+        need, y = self.needs_input_grad, self.output.data
+        with_bias = len(need) == 3 and need[2]
+        if is_grad_enabled():
+            g = grad * (y > 0) if self.relu else grad
+            return (g @ w.transpose() if need[0] else None, x.transpose() @ g if need[1] else None,
+                    g.sum(axis=0) if with_bias else None)[:len(need)]
+        g = grad.data
+        if self.relu:
+            g = _kernels.relu_backward(_c_order(g), y) if g.dtype == y.dtype else g * (y > 0)
+        grads = (_kernels.matmul(g, w.data.T) if need[0] else None,
+                 _kernels.matmul(x.data.T, g) if need[1] else None,
+                 g.sum(axis=0) if with_bias else None)
+        return tuple(None if a is None else _constant(a) for a in grads)[:len(need)]
+
+
+def linear(x, w, b=None, activation=None):
+    """x @ w + b over the last axis of x (w: (in, out), b: (out,) or None), then activation: None or
+    "relu", fused (the same values and gradients as ``(x @ w + b).relu()``, in one graph node).
+    The op behind keras.layers.Dense.
+
+    >>> F.linear(tg.ones((2, 3)), tg.ones((3, 4)), tg.zeros(4), activation="relu").shape
+    (2, 4)
+    """
+    if activation not in (None, "relu"):
+        raise ValueError(f"linear: activation must be None or 'relu', got {activation!r}")
+    x, w = _tensor(x), _tensor(w)
+    b = None if b is None else _tensor(b)
+    if w.ndim != 2:
+        raise ValueError(f"linear: kernel w must be 2-D (in, out), got shape {w.shape}")
+    if x.ndim < 1 or x.shape[-1] != w.shape[0]:
+        raise ValueError(f"linear: the last axis of x {x.shape} must match the first of w "
+                         f"{w.shape}")
+    if b is not None and b.shape != (w.shape[1],):
+        raise ValueError(f"linear: bias b must have shape ({w.shape[1]},), got {b.shape}")
+    dtypes = {x.dtype, w.dtype} | ({b.dtype} if b is not None else set())
+    if len(dtypes) > 1 or w.dtype not in _kernels.FLOAT_DTYPES:  # mixed: NumPy's promotion
+        y = x @ w if b is None else x @ w + b
+        return y.relu() if activation else y
+    x2 = x if x.ndim == 2 else x.reshape((-1, w.shape[0]))
+    y = Linear.apply(*((x2, w) if b is None else (x2, w, b)), relu=activation == "relu")
+    return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (w.shape[1],))
+
 # ---- convolution ----
 # Cross-correlation, as in every DL framework: y[i] = sum_k x[i*s + k*d] * w[k], with no flip of
 # the kernel. The convolution of signal processing (np.convolve, scipy.signal.convolve2d) flips it:

@@ -148,7 +148,7 @@ def _variable_data(variable):
 class Optimizer:
     """Base class. Subclasses declare `SLOTS` (state arrays per variable, Keras' names) and
     implement `_update(variable_data, grad, slots, lr, grad_scale, clipvalue, decay)` with one
-    fused kernel call."""
+    fused kernel call per variable, or `_update_all` with one call for all of them (Adam)."""
 
     SLOTS = ()
 
@@ -266,13 +266,15 @@ class Optimizer:
         arrays = [self._grad_array(g, v) for g, v in pairs]
         scales = self._grad_scales(arrays)
         lr = self.learning_rate
-        clip = self.clipvalue
-        for (g, v), garr, scale in zip(pairs, arrays, scales):
+        datas, slots, decays = [], [], []
+        for _, v in pairs:
             data = v.data
             if not (data.flags.c_contiguous and data.flags.writeable):
                 v.data = data = np.array(data, order="C")  # own, writable, contiguous
-            decay = lr * self.weight_decay if self._decays(v) else 0.0
-            self._update(data, garr, self._slots[self._index[id(v)]], lr, scale, clip, decay)
+            datas.append(data)
+            slots.append(self._slots[self._index[id(v)]])
+            decays.append(lr * self.weight_decay if self._decays(v) else 0.0)
+        self._update_all(datas, arrays, slots, lr, scales, self.clipvalue, decays)
         self.iterations += 1
 
     @staticmethod
@@ -299,6 +301,12 @@ class Optimizer:
 
     def _update(self, data, grad, slots, lr, grad_scale, clipvalue, decay):
         raise NotImplementedError
+
+    def _update_all(self, datas, grads, slots, lr, grad_scales, clipvalue, decays):
+        """One step on every variable (lists, one entry per variable): `_update` on each, unless
+        the optimizer's kernel takes them all in one call."""
+        for data, grad, slot, scale, decay in zip(datas, grads, slots, grad_scales, decays):
+            self._update(data, grad, slot, lr, scale, clipvalue, decay)
 
     def minimize(self, loss, var_list):
         """Keras: computes d(loss())/d(var_list) and applies one step; `loss` is a zero-argument
@@ -448,13 +456,23 @@ class Adam(Optimizer):
         names = self.SLOTS if self.amsgrad else self.SLOTS[:2]
         return {name: np.zeros(data.shape, data.dtype) for name in names}
 
-    def _update(self, data, grad, slots, lr, grad_scale, clipvalue, decay):
+    def _update_all(self, datas, grads, slots, lr, grad_scales, clipvalue, decays):
+        """Every variable of a dtype in one kernel call (kernels.adam_update_many): one OpenMP
+        region shares all of them between the threads, and the per-call cost is paid once."""
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        kernels.adam_update(data, slots["momentum"], slots["velocity"], slots.get("velocity_hat"),
-                            grad, alpha=alpha, beta_1=self.beta_1, beta_2=self.beta_2,
-                            epsilon=self.epsilon, grad_scale=grad_scale, clipvalue=clipvalue,
-                            decay=decay)
+        by_dtype = {}
+        for i, data in enumerate(datas):
+            by_dtype.setdefault(data.dtype, []).append(i)
+        for group in by_dtype.values():
+            def pick(values):
+                return [values[i] for i in group]
+            v_hats = pick([s["velocity_hat"] for s in slots]) if self.amsgrad else None
+            kernels.adam_update_many(pick(datas), pick([s["momentum"] for s in slots]),
+                                     pick([s["velocity"] for s in slots]), v_hats, pick(grads),
+                                     alpha=alpha, beta_1=self.beta_1, beta_2=self.beta_2,
+                                     epsilon=self.epsilon, grad_scales=pick(grad_scales),
+                                     clipvalue=clipvalue, decays=pick(decays))
 
     def _hyper_config(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -17,6 +17,8 @@ from .._tk import ffi, lib
 _CTYPES = {char: ffi.typeof(ctype) for char, ctype in (("f", "float[]"), ("d", "double[]"),
                                                        ("i", "int32_t[]"), ("l", "int64_t[]"),
                                                        ("q", "int64_t[]"))}
+# Arrays of pointers per dtype.char, for the kernels that take several tensors at once.
+_CTYPES_PTR_ARRAY = {"f": ffi.typeof("float *[]"), "d": ffi.typeof("double *[]")}
 # Workspaces come from one cached buffer per Python thread (cffi releases the GIL, so two threads
 # may run kernels at once), grown on demand, never allocated per call.
 _scratch = threading.local()
@@ -478,6 +480,16 @@ def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_s
     adam = _kern_fn("adam_update", param.dtype)
     adam(_ptr(param), _ptr(m), _ptr(v), _ptr(v_hat), _ptr(grad), param.size, alpha, beta_1, beta_2,
          epsilon, grad_scale, clipvalue, decay)
+
+
+def adam_update_many(params, ms, vs, v_hats, grads, alpha, beta_1, beta_2, epsilon, grad_scales,
+                     clipvalue, decays):
+    pointers = _CTYPES_PTR_ARRAY[params[0].dtype.char]
+    ptrs = [ffi.new(pointers, [_ptr(a) for a in arrays]) for arrays in (params, ms, vs, grads)]
+    v_hat_ptrs = ffi.NULL if v_hats is None else ffi.new(pointers, [_ptr(a) for a in v_hats])
+    _kern_fn("adam_update_many", params[0].dtype)(
+        ptrs[0], ptrs[1], ptrs[2], v_hat_ptrs, ptrs[3], [a.size for a in params], grad_scales,
+        decays, len(params), alpha, beta_1, beta_2, epsilon, clipvalue)
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,

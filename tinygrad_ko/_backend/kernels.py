@@ -474,32 +474,60 @@ def xent_dense(logits, target, row_scale, smoothing=0.0):
 # ---- optimizers ----
 
 
-def _check_update(name, param, grad, states):
-    """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+def _owner(a):
+    """The array that owns a's memory (a itself unless a is a view), or None when no array does
+    (np.frombuffer over bytes, say): then only addresses tell what a shares."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a if a.flags.owndata else None
+
+
+def _check_disjoint(name, buffers):
+    """No buffer an update writes shares a byte with another buffer; gradients, only read, may
+    share with each other. buffers: (label, array, written) triples. Arrays owned by different
+    arrays cannot share memory, so only buffers of one owner (views of one array) and buffers no
+    array owns are compared pairwise: linear in the common case of one array per buffer."""
+    groups = {}
+    for entry in buffers:
+        if entry[1].nbytes:
+            owner = _owner(entry[1])
+            groups.setdefault(None if owner is None else id(owner), []).append(entry)
+    for group in groups.values():
+        for i, (label, a, written) in enumerate(group):
+            for other, b, other_written in group[i + 1:]:
+                if (written or other_written) and np.may_share_memory(a, b):
+                    raise ValueError(f"{name}: {label} and {other} overlap in memory")
+
+
+def _check_buffers(name, param, grad, states, prefix=""):
+    """The buffers of one update, labelled `prefix + key`: same float dtype and shape, contiguous,
+    the written ones writeable. Returns them as (label, array, written) triples."""
     if not isinstance(param, np.ndarray) or not isinstance(grad, np.ndarray):
-        raise TypeError(f"{name}: param and grad must be ndarrays, got {type(param).__name__} and "
-                        f"{type(grad).__name__}")
+        raise TypeError(f"{name}: {prefix}param and {prefix}grad must be ndarrays, got "
+                        f"{type(param).__name__} and {type(grad).__name__}")
     dtype, shape = param.dtype, param.shape
     if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name}: param must be float32 or float64, got {dtype}")
+        raise TypeError(f"{name}: {prefix}param must be float32 or float64, got {dtype}")
     buffers = [("param", param), ("grad", grad)]
     buffers += [(k, v) for k, v in states.items() if v is not None]
     for key, arr in buffers:
         if not isinstance(arr, np.ndarray):
-            raise TypeError(f"{name}: {key} must be an ndarray, got {type(arr).__name__}")
+            raise TypeError(f"{name}: {prefix}{key} must be an ndarray, got {type(arr).__name__}")
         if arr.dtype != dtype:
-            raise TypeError(f"{name}: {key} has dtype {arr.dtype}, param has {dtype}")
+            raise TypeError(f"{name}: {prefix}{key} has dtype {arr.dtype}, param has {dtype}")
         if arr.shape != shape:
-            raise ValueError(f"{name}: {key} has shape {arr.shape}, param has {shape}")
+            raise ValueError(f"{name}: {prefix}{key} has shape {arr.shape}, param has {shape}")
         flags = arr.flags
         if not flags.c_contiguous:
-            raise ValueError(f"{name}: {key} must be C-contiguous")
+            raise ValueError(f"{name}: {prefix}{key} must be C-contiguous")
         if key != "grad" and not flags.writeable:
-            raise ValueError(f"{name}: {key} is read-only; the update writes it in place")
-    for i, (a, x) in enumerate(buffers):
-        for b, y in buffers[i + 1:]:
-            if np.may_share_memory(x, y):
-                raise ValueError(f"{name}: {a} and {b} overlap in memory")
+            raise ValueError(f"{name}: {prefix}{key} is read-only; the update writes it in place")
+    return [(prefix + key, arr, key != "grad") for key, arr in buffers]
+
+
+def _check_update(name, param, grad, states):
+    """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
+    _check_disjoint(name, _check_buffers(name, param, grad, states))
 
 
 def _check_scalars(name, **values):
@@ -542,6 +570,41 @@ def adam_update(param, m, v, v_hat, grad, *, alpha, beta_1, beta_2, epsilon, gra
     selection.impl.adam_update(param, m, v, v_hat, grad, float(alpha), float(beta_1),
                                float(beta_2), float(epsilon), float(grad_scale),
                                _clip_bound("adam_update", clipvalue), float(decay))
+
+
+def adam_update_many(params, ms, vs, v_hats, grads, *, alpha, beta_1, beta_2, epsilon,
+                     grad_scales=None, clipvalue=None, decays=None):
+    """adam_update on several tensors of one dtype in one kernel call (one OpenMP region for all of
+    them): lists params, ms, vs, grads (and v_hats, or None unless AMSGrad), one per tensor;
+    grad_scales and decays: one per tensor (default 1 and 0). No two buffers may overlap."""
+    count = len(params)
+    lists = {"ms": ms, "vs": vs, "grads": grads, "v_hats": v_hats,
+             "grad_scales": grad_scales, "decays": decays}
+    for key, values in lists.items():
+        if values is not None and len(values) != count:
+            raise ValueError(f"adam_update_many: {count} params but {len(values)} {key}")
+    if count == 0:
+        return
+    grad_scales = [1.0] * count if grad_scales is None else [float(g) for g in grad_scales]
+    decays = [0.0] * count if decays is None else [float(d) for d in decays]
+    buffers = []
+    for i in range(count):
+        buffers += _check_buffers("adam_update_many", params[i], grads[i],
+                                  {"m": ms[i], "v": vs[i],
+                                   "v_hat": None if v_hats is None else v_hats[i]}, f"tensor {i}'s ")
+        if v_hats is not None and v_hats[i] is None:
+            raise ValueError(f"adam_update_many: tensor {i} has no v_hat (AMSGrad needs all)")
+        if params[i].dtype != params[0].dtype:
+            raise TypeError(f"adam_update_many: tensor {i} is {params[i].dtype}, tensor 0 is "
+                            f"{params[0].dtype} (one call takes one dtype)")
+        _check_scalars("adam_update_many", grad_scale=grad_scales[i], decay=decays[i])
+    _check_disjoint("adam_update_many", buffers)
+    _check_scalars("adam_update_many", alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    selection.impl.adam_update_many(list(params), list(ms), list(vs),
+                                    None if v_hats is None else list(v_hats), list(grads),
+                                    float(alpha), float(beta_1), float(beta_2), float(epsilon),
+                                    grad_scales, _clip_bound("adam_update_many", clipvalue),
+                                    decays)
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, *, learning_rate, rho,

@@ -273,6 +273,13 @@ def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_s
     param -= (m * alpha) / (np.sqrt(v) + epsilon)
 
 
+def adam_update_many(params, ms, vs, v_hats, grads, alpha, beta_1, beta_2, epsilon, grad_scales,
+                     clipvalue, decays):
+    for i, param in enumerate(params):
+        adam_update(param, ms[i], vs[i], None if v_hats is None else v_hats[i], grads[i], alpha,
+                    beta_1, beta_2, epsilon, grad_scales[i], clipvalue, decays[i])
+
+
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, learning_rate, rho, momentum,
                    epsilon, grad_scale, clipvalue, decay):
     g = _clipped_grad_and_decay(param, grad, grad_scale, clipvalue, decay)

@@ -23,6 +23,12 @@ def linear(x):
     return x
 
 
+def kernel_fused(activation):
+    """"relu" when a layer's kernel (conv2d, conv1d, linear) can apply `activation` itself: the
+    same values and gradients as applying it after, without storing the pre-activation. Else None."""
+    return "relu" if activation is relu else None
+
+
 def relu(x):
     """max(x, 0)."""
     return _tensor(x).relu()

@@ -45,12 +45,6 @@ def conv_output_length(length, window, padding, stride, dilation=1):
     return max(length - extent, -1) // stride + 1
 
 
-def _fused_activation(activation):
-    """"relu" when the convolution kernels can apply the activation themselves (same values and
-    gradients as applying it after, without storing the pre-activation), else None."""
-    return "relu" if activation is activations.relu else None
-
-
 class _Conv(Layer):
     """Shared by Conv1D and Conv2D: arguments, weights, shape checks and config."""
 
@@ -123,7 +117,7 @@ class Conv2D(_Conv):
     RANK = 2
 
     def call(self, inputs, training=False):
-        fused = _fused_activation(self.activation)
+        fused = activations.kernel_fused(self.activation)
         outputs = F.conv2d(inputs, self.kernel, self.bias, stride=self.strides,
                            padding=self.padding, dilation=self.dilation_rate, activation=fused)
         return outputs if fused else self.activation(outputs)
@@ -137,7 +131,7 @@ class Conv1D(_Conv):
     PADDINGS = ("valid", "same", "causal")
 
     def call(self, inputs, training=False):
-        fused = _fused_activation(self.activation)
+        fused = activations.kernel_fused(self.activation)
         outputs = F.conv1d(inputs, self.kernel, self.bias, stride=self.strides[0],
                            padding=self.padding, dilation=self.dilation_rate[0], activation=fused)
         return outputs if fused else self.activation(outputs)

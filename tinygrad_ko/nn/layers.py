@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import functional as F
 from . import activations as activations_module
 from . import initializers as initializers_module
 from . import regularizers as regularizers_module
@@ -99,10 +100,9 @@ class Dense(Layer):
                                                  f"{features} (and ndim >= 2)")
 
     def call(self, inputs, training=False):
-        outputs = inputs @ self.kernel
-        if self.bias is not None:
-            outputs = outputs + self.bias
-        return self.activation(outputs)
+        fused = activations_module.kernel_fused(self.activation)
+        outputs = F.linear(inputs, self.kernel, self.bias, activation=fused)
+        return outputs if fused else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -1,0 +1,95 @@
+/* conv2d_plan.c: the workspace plans of the conv2d drivers (conv2d.c): how many threads a call
+ * runs on and where each scratch array lives in the caller's workspace. The size queries and the
+ * kernels build the same plan from the same geometry, so they always agree. */
+#include "conv2d_internal.h"
+
+static size_t carve(size_t *top, size_t bytes)
+{
+    size_t at = *top;
+    *top += TK_ROUND_UP(bytes, TK_CACHE_LINE);
+    return at;
+}
+
+static int64_t col_align(size_t es) { return es == 4 ? CONV_COL_ALIGN_F32 : CONV_COL_ALIGN_F64; }
+
+/* Threads only when each gets at least ~2^18 multiply-adds: fork/join costs microseconds. */
+static int conv_threads(int64_t macs)
+{
+#ifdef _OPENMP
+    return (int)TK_MAX(1, TK_MIN((int64_t)tk_threads, macs >> 18));
+#else
+    (void)macs;
+    return 1;
+#endif
+}
+
+conv_plan conv_plan_forward(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.k = g->kh * g->kw * g->c;
+    pl.nt = conv_threads(g->n * g->out_h * g->out_w * pl.k * g->o);
+    pl.src_h = g->h + g->pad_top + g->pad_bottom;
+    pl.src_w = g->w + g->pad_left + g->pad_right;
+    pl.src_c = g->c;
+    pl.place = (g->pad_top | g->pad_bottom | g->pad_left | g->pad_right) != 0;
+    pl.ld = TK_ROUND_UP(g->o, col_align(es));
+    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
+    pl.bias = carve(&top, (size_t)pl.ld * es);
+    pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
+    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
+    pl.images = carve(&top, pl.place ? pl.nt * pl.image_bytes : 0);
+    pl.total = top;
+    return pl;
+}
+
+conv_plan conv_plan_backward_input(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.k = g->kh * g->kw * g->o;
+    pl.nt = conv_threads(g->n * g->h * g->w * pl.k * g->c / (g->stride_h * g->stride_w));
+    conv_phase_margins(g->kh, g->dilation_h, g->pad_top, g->stride_h, g->h, g->out_h, &pl.top,
+                       &pl.src_h);
+    conv_phase_margins(g->kw, g->dilation_w, g->pad_left, g->stride_w, g->w, g->out_w, &pl.left,
+                       &pl.src_w);
+    pl.src_c = g->o;
+    pl.place = 1;
+    pl.ld = TK_ROUND_UP(g->c, col_align(es));
+    pl.koff = carve(&top, (size_t)pl.k * sizeof(int64_t));
+    pl.packed = carve(&top, (size_t)(pl.k * pl.ld) * es);
+    pl.phases = carve(&top, (size_t)(g->stride_h * g->stride_w) * sizeof(conv_phase));
+    pl.image_bytes = TK_ROUND_UP((size_t)(pl.src_h * pl.src_w * pl.src_c) * es, TK_CACHE_LINE);
+    pl.images = carve(&top, pl.nt * pl.image_bytes);
+    pl.total = top;
+    return pl;
+}
+
+conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked)
+{
+    conv_plan pl = conv_plan_forward(g, es);
+    size_t top = pl.total;
+    /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
+     * (not merely to align them: the copy costs more than the split loads it saves), or masked
+     * by the fused ReLU on the way. */
+    const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
+    pl.gbuf_bytes = masked || pl.ld != g->o ? gbuf : 0;
+    pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
+    /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
+    pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);
+    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
+    pl.total = top;
+    return pl;
+}
+
+conv_plan conv_plan_backward_bias(const tk_conv2d_geometry *g, size_t es)
+{
+    conv_plan pl = {0};
+    size_t top = 0;
+    pl.nt = conv_threads(g->n * g->out_h * g->out_w * g->o / 8);
+    pl.ld = TK_ROUND_UP(g->o, col_align(es));
+    pl.acc_bytes = TK_ROUND_UP((size_t)pl.ld * es, TK_CACHE_LINE);
+    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
+    pl.total = top;
+    return pl;
+}
