@@ -72,6 +72,32 @@ def test_adam_matches_hand_written_loop(backend, amsgrad):
                                rtol=1e-10)
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_one_call_per_dtype_equals_one_variable_at_a_time(backend, rng, amsgrad):
+    """Adam updates all variables of a dtype in one kernel call: with float32 and float64
+    variables, weight decay on some and clipnorm scales per variable, every variable ends where
+    an optimizer of its own takes it."""
+    shapes_dtypes = [((3, 4), np.float32), ((5,), np.float64), ((70000,), np.float32),
+                     ((2,), np.float64)]
+    start = [rng.standard_normal(shape).astype(dtype) for shape, dtype in shapes_dtypes]
+    grads = [[rng.standard_normal(a.shape).astype(a.dtype) for a in start] for _ in range(3)]
+    hyper = dict(learning_rate=0.01, amsgrad=amsgrad, weight_decay=0.1, clipnorm=1.0)
+    together = [Tensor(a.copy()) for a in start]
+    opt = optim.AdamW(**hyper)
+    opt.exclude_from_weight_decay(var_list=[together[1]])
+    for step in grads:
+        opt.apply_gradients(zip(step, together))
+    for i, a in enumerate(start):
+        alone = Tensor(a.copy())
+        single = optim.AdamW(**hyper)
+        if i == 1:
+            single.exclude_from_weight_decay(var_list=[alone])
+        for step in grads:
+            single.apply_gradients([(step[i], alone)])
+        assert together[i].data.dtype == a.dtype
+        np.testing.assert_array_equal(together[i].data, alone.data)
+
+
 def test_adam_first_step_is_about_the_learning_rate(backend):
     # one step: x1 = x0 - lr * sqrt(1-b2) g / (sqrt(1-b2) |g| + eps), i.e. ~ lr * sign(g)
     x = _quadratic_run(optim.Adam(0.01), [3.0, -4.0], 1.0, 1)

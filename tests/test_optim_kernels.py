@@ -86,6 +86,12 @@ def test_adam_many_equals_adam_on_each_tensor(c_impl, simd, rng, dtype, amsgrad,
             for a, b in zip(got, want):
                 if a is not None:
                     np.testing.assert_array_equal(a, b)
+        p, m, v, vh, g = ([None if a is None else a.copy() for a in column]
+                          for column in zip(*tensors))
+        ref.adam_update_many(p, m, v, vh if amsgrad else None, g, 0.01, 0.9, 0.999, 1e-7,
+                             list(scales), 0.3, list(decays))
+        _assert_same([a for t in many for a in t], [a for t in zip(p, m, v, vh, g) for a in t],
+                     dtype)
     finally:
         tg.set_num_threads(before)
 

@@ -166,17 +166,16 @@ def sum_to(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and grad.shape[lead + i] != 1)
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     if not _grad_enabled:
-        # The leading axes go without keepdims, so the common case (a bias) needs no reshape and
-        # the sum stays an array of its own, which a leaf may adopt as its .grad (_run_backward).
+        # The leading axes go without keepdims and the broadcast ones with it, which leaves
+        # exactly `shape`: no reshape, so the sum stays an array of its own, which a leaf may
+        # adopt as its .grad (_run_backward).
         summed = grad.data.sum(axis=tuple(range(lead))) if lead else grad.data
-        kept = tuple(i for i, n in enumerate(shape) if n == 1 and summed.shape[i] != 1)
         if kept:
             summed = summed.sum(axis=kept, keepdims=True)
-        return _tensor.Tensor._make(summed if summed.shape == shape else summed.reshape(shape),
-                                    False, None)
+        return _tensor.Tensor._make(summed, False, None)
+    axes = tuple(range(lead)) + tuple(lead + i for i in kept)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape) if grad.shape != shape else grad

@@ -462,17 +462,15 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         by_dtype = {}
-        for i, data in enumerate(datas):
-            by_dtype.setdefault(data.dtype, []).append(i)
+        for entry in zip(datas, grads, slots, grad_scales, decays):
+            by_dtype.setdefault(entry[0].dtype, []).append(entry)
         for group in by_dtype.values():
-            def pick(values):
-                return [values[i] for i in group]
-            v_hats = pick([s["velocity_hat"] for s in slots]) if self.amsgrad else None
-            kernels.adam_update_many(pick(datas), pick([s["momentum"] for s in slots]),
-                                     pick([s["velocity"] for s in slots]), v_hats, pick(grads),
-                                     alpha=alpha, beta_1=self.beta_1, beta_2=self.beta_2,
-                                     epsilon=self.epsilon, grad_scales=pick(grad_scales),
-                                     clipvalue=clipvalue, decays=pick(decays))
+            data, grad, slot, scale, decay = (list(column) for column in zip(*group))
+            kernels.adam_update_many(
+                data, [s["momentum"] for s in slot], [s["velocity"] for s in slot],
+                [s["velocity_hat"] for s in slot] if self.amsgrad else None, grad, alpha=alpha,
+                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, grad_scales=scale,
+                clipvalue=clipvalue, decays=decay)
 
     def _hyper_config(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -485,10 +485,11 @@ def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_s
 def adam_update_many(params, ms, vs, v_hats, grads, alpha, beta_1, beta_2, epsilon, grad_scales,
                      clipvalue, decays):
     pointers = _CTYPES_PTR_ARRAY[params[0].dtype.char]
-    ptrs = [ffi.new(pointers, [_ptr(a) for a in arrays]) for arrays in (params, ms, vs, grads)]
+    param_ptrs, m_ptrs, v_ptrs, grad_ptrs = (ffi.new(pointers, [_ptr(a) for a in arrays])
+                                             for arrays in (params, ms, vs, grads))
     v_hat_ptrs = ffi.NULL if v_hats is None else ffi.new(pointers, [_ptr(a) for a in v_hats])
     _kern_fn("adam_update_many", params[0].dtype)(
-        ptrs[0], ptrs[1], ptrs[2], v_hat_ptrs, ptrs[3], [a.size for a in params], grad_scales,
+        param_ptrs, m_ptrs, v_ptrs, v_hat_ptrs, grad_ptrs, [a.size for a in params], grad_scales,
         decays, len(params), alpha, beta_1, beta_2, epsilon, clipvalue)
 
 

@@ -585,8 +585,8 @@ def adam_update_many(params, ms, vs, v_hats, grads, *, alpha, beta_1, beta_2, ep
             raise ValueError(f"adam_update_many: {count} params but {len(values)} {key}")
     if count == 0:
         return
-    grad_scales = [1.0] * count if grad_scales is None else [float(g) for g in grad_scales]
-    decays = [0.0] * count if decays is None else [float(d) for d in decays]
+    grad_scales = [1.0] * count if grad_scales is None else list(grad_scales)
+    decays = [0.0] * count if decays is None else list(decays)
     buffers = []
     for i in range(count):
         buffers += _check_buffers("adam_update_many", params[i], grads[i],
@@ -603,8 +603,9 @@ def adam_update_many(params, ms, vs, v_hats, grads, *, alpha, beta_1, beta_2, ep
     selection.impl.adam_update_many(list(params), list(ms), list(vs),
                                     None if v_hats is None else list(v_hats), list(grads),
                                     float(alpha), float(beta_1), float(beta_2), float(epsilon),
-                                    grad_scales, _clip_bound("adam_update_many", clipvalue),
-                                    decays)
+                                    [float(g) for g in grad_scales],
+                                    _clip_bound("adam_update_many", clipvalue),
+                                    [float(d) for d in decays])
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, *, learning_rate, rho,
