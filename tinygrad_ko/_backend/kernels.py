@@ -3,7 +3,9 @@
 Bad input raises TypeError/ValueError naming the argument, shapes and dtypes; the C core validates
 nothing, so nothing reaches it unchecked.
 """
+import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -322,11 +324,39 @@ def _pool_input(op, x):
                          "(argmax offsets are int32)")
 
 
+# The argmax arrays maxpool2d_forward returned and are still alive: id -> (weak reference, image
+# size h * w). They hold in-range offsets by construction and are handed out read-only, so the
+# backward kernels may skip the range scan for them (a scan of argmax costs as much as the
+# scatter it guards). A reused id is told apart by the weak reference.
+_argmax_made = {}
+
+
+def _forget_argmax(ref, key=None):
+    if _argmax_made.get(key, (None,))[0] is ref:
+        del _argmax_made[key]
+
+
 def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum."""
+    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum
+    (read-only: the backward passes trust its offsets)."""
     _pool_input("max_pool2d", x)
     geometry = pool2d_geometry(x.shape, pool_size, strides, padding, "max_pool2d")
-    return selection.impl.maxpool2d_forward(x, geometry)
+    y, argmax = selection.impl.maxpool2d_forward(x, geometry)
+    argmax.flags.writeable = False
+    key = id(argmax)
+    _argmax_made[key] = (weakref.ref(argmax, functools.partial(_forget_argmax, key=key)),
+                         x.shape[1] * x.shape[2])
+    return y, argmax
+
+
+def _argmax_in_range(argmax, hw):
+    """Whether every offset of argmax lies in [0, hw): known for a read-only argmax made by
+    maxpool2d_forward for images of at least hw pixels, scanned otherwise."""
+    made = _argmax_made.get(id(argmax))
+    if made is not None and made[0]() is argmax and made[1] <= hw \
+            and not argmax.flags.writeable:
+        return True
+    return not argmax.size or (argmax.min() >= 0 and argmax.max() < hw)
 
 
 def _check_argmax(op, dy, argmax, x_shape):
@@ -336,8 +366,7 @@ def _check_argmax(op, dy, argmax, x_shape):
         raise ValueError(f"{op}: argmax must be a contiguous int32 array of shape {dy.shape}")
     if len(x_shape) != 4 or x_shape[0] != dy.shape[0] or x_shape[3] != dy.shape[3]:
         raise ValueError(f"{op}: input shape {tuple(x_shape)} does not match dy {dy.shape}")
-    hw = x_shape[1] * x_shape[2]
-    if argmax.size and (argmax.min() < 0 or argmax.max() >= hw):
+    if not _argmax_in_range(argmax, x_shape[1] * x_shape[2]):
         raise ValueError(f"{op}: argmax holds offsets outside the {x_shape[1]}x{x_shape[2]} image")
 
 
