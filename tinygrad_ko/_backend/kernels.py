@@ -141,6 +141,14 @@ def _conv_hyper(op, stride, dilation, padding):
 
 def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"):
     """Output (height, width); ValueError when the dilated kernel exceeds the padded input."""
+    return _output_hw(tuple(input_hw), tuple(kernel_hw), tuple(stride), tuple(dilation),
+                      tuple(padding), op)
+
+
+@functools.lru_cache(maxsize=256)
+def _output_hw(input_hw, kernel_hw, stride, dilation, padding, op):
+    """conv2d_output_hw, cached (errors are not: each bad call raises again); a training loop
+    checks the same few geometries on every step."""
     out = []
     for axis, (size, k, s, d, pads) in enumerate(zip(input_hw, kernel_hw, stride, dilation,
                                                      (padding[:2], padding[2:]))):
@@ -286,6 +294,9 @@ def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride=(1, 1), dilatio
 # ---- pooling ----
 
 def _pair(name, op, value):
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int \
+            and type(value[1]) is int and value[0] >= 1 and value[1] >= 1:
+        return value  # the layers' case, checked cheaply
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                  for v in pair):
