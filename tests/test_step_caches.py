@@ -66,3 +66,30 @@ def test_conv_layer_outputs_never_alias_across_steps(backend, rng):
     second = conv(x * 2).numpy()
     assert not np.shares_memory(first, second)
     np.testing.assert_array_equal(first, kept)
+
+
+def test_adam_many_fast_checks_defer_to_the_labelled_ones(backend, rng):
+    hyper = dict(alpha=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    p, m, v, h, g = (np.zeros(4, np.float32) for _ in range(5))
+    with pytest.raises(ValueError, match="tensor 1 has no v_hat"):
+        kernels.adam_update_many([p, p.copy()], [m, m.copy()], [v, v.copy()], [h, None],
+                                 [g, g.copy()], **hyper)
+    with pytest.raises(ValueError, match="grad_scale must be finite"):
+        kernels.adam_update_many([p], [m], [v], None, [g], grad_scales=[np.nan], **hyper)
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        kernels.adam_update_many([p], [read_only], [v], None, [g], **hyper)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.adam_update_many([p], [np.zeros(8, np.float32)[::2]], [v], None, [g], **hyper)
+    # buffers carved out of one array without overlapping: the fast check says "not simple", the
+    # labelled ones accept, and the update equals the one on separate arrays
+    grads = rng.standard_normal((2, 4)).astype(np.float32)
+    slab = np.zeros((3, 2, 4), np.float32)
+    separate = [np.zeros(4, np.float32) for _ in range(6)]
+    kernels.adam_update_many(list(slab[0]), list(slab[1]), list(slab[2]), None, list(grads),
+                             **hyper)
+    kernels.adam_update_many(separate[:2], separate[2:4], separate[4:], None, list(grads), **hyper)
+    np.testing.assert_array_equal(slab.reshape(6, 4), np.stack(separate))
+    assert kernels._plain_buffers([(p, g, m, v)])
+    assert not kernels._plain_buffers(list(zip(slab[0], grads, slab[1], slab[2])))
