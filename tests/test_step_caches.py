@@ -124,3 +124,24 @@ def test_a_gradient_handed_to_two_leaves_is_not_shared():
     assert not np.shares_memory(a.grad.data, b.grad.data)
     a.grad.data += 1
     np.testing.assert_array_equal(b.grad.numpy(), [1, 1, 1])
+
+
+def test_shared_softmax_rows_still_reject_bad_axes():
+    from tinygrad_ko import functional as F
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_allclose(F.softmax(x, axis=1).numpy(), F.softmax(x, axis=-1).numpy())
+    for axis in (True, 1.0):  # equal to the cached int 1, yet not an axis
+        with pytest.raises(TypeError):
+            F.softmax(x, axis=axis)
+    np.testing.assert_allclose(F.softmax(x, axis=(0,)).numpy().sum(axis=0), [1, 1, 1], rtol=1e-6)
+
+
+def test_max_pool_gradient_with_and_without_a_graph_agree(backend, rng):
+    from tinygrad_ko import functional as F
+    x = tg.Tensor(rng.standard_normal((2, 4, 6, 3)), requires_grad=True)
+    g = rng.standard_normal((2, 2, 3, 3))
+    F.max_pool2d(x, 2).backward(tg.Tensor(g))
+    seed = tg.Tensor(g, requires_grad=True)  # under create_graph the scatter is a graph node
+    (second,) = tg.grad(F.max_pool2d(x, 2), [x], grad_outputs=seed, create_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), second.numpy())
+    assert second.requires_grad and not x.grad.requires_grad
