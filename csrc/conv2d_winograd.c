@@ -42,36 +42,48 @@ static int thread_count(void)
 }
 
 #define WINO_TYPED_HELPERS(T, SUF)                                                               \
-    /* u[xi] [rows, ld] := G g G^T of input channel row, output channel column (zero columns     \
-     * past them); g[i][j] = w[i][j][ci][co] with (row, col) = (ci, co), or for the grad-input   \
-     * (transposed) the rotated w[2-i][2-j][ci][co] with (row, col) = (co, ci). Rows [r0, r1). */ \
+    /* One row of every u[xi]: G g G^T for columns [0, cols), g[i][j] = g_ij[q * step] (step 1:   \
+     * w's contiguous rows, so the loop vectorizes), zeros in [cols, ld). */                      \
+    static inline __attribute__((always_inline)) void weight_row_##SUF(                           \
+        T *TK_RESTRICT d, int64_t plane, int64_t ld, const T *const *g_ij, int64_t step,          \
+        int64_t cols)                                                                             \
+    {                                                                                             \
+        _Pragma("GCC ivdep") for (int64_t q = 0; q < cols; q++) {                                 \
+            T t[4][3];                                                                            \
+            for (int j = 0; j < 3; j++) { /* G g */                                               \
+                const T g0 = g_ij[j][q * step], g1 = g_ij[3 + j][q * step];                       \
+                const T g2 = g_ij[6 + j][q * step];                                               \
+                t[0][j] = g0;                                                                     \
+                t[1][j] = (T)0.5 * (g0 + g1 + g2);                                                \
+                t[2][j] = (T)0.5 * (g0 - g1 + g2);                                                \
+                t[3][j] = g2;                                                                     \
+            }                                                                                     \
+            for (int i = 0; i < 4; i++) { /* (G g) G^T */                                         \
+                d[(4 * i) * plane + q] = t[i][0];                                                 \
+                d[(4 * i + 1) * plane + q] = (T)0.5 * (t[i][0] + t[i][1] + t[i][2]);              \
+                d[(4 * i + 2) * plane + q] = (T)0.5 * (t[i][0] - t[i][1] + t[i][2]);              \
+                d[(4 * i + 3) * plane + q] = t[i][2];                                             \
+            }                                                                                     \
+        }                                                                                         \
+        for (int xi = 0; xi < 16; xi++)                                                           \
+            for (int64_t q = cols; q < ld; q++) d[xi * plane + q] = 0;                            \
+    }                                                                                             \
+    /* u[xi] [rows, ld] := G g G^T of input channel row, output channel column; g[i][j] =        \
+     * w[i][j][ci][co] with (row, col) = (ci, co), or for the grad-input (transposed) the rotated \
+     * w[2-i][2-j][ci][co] with (row, col) = (co, ci). Rows [r0, r1). */                         \
     static void weights_##SUF(T *u, int64_t ld, const T *w, int64_t c, int64_t o, int transposed, \
                               int64_t r0, int64_t r1)                                             \
     {                                                                                             \
-        const int64_t rows = transposed ? o : c, cols = transposed ? c : o, plane = rows * ld;    \
-        for (int64_t r = r0; r < r1; r++)                                                         \
-            for (int64_t q = 0; q < ld; q++) {                                                    \
-                T g[3][3], t[4][3];                                                               \
-                const int64_t ci = transposed ? q : r, co = transposed ? r : q;                   \
-                for (int i = 0; i < 3; i++)                                                       \
-                    for (int j = 0; j < 3; j++) {                                                 \
-                        const int64_t tap = transposed ? (2 - i) * 3 + 2 - j : i * 3 + j;         \
-                        g[i][j] = q < cols ? w[(tap * c + ci) * o + co] : 0;                      \
-                    }                                                                             \
-                for (int j = 0; j < 3; j++) { /* G g */                                           \
-                    t[0][j] = g[0][j];                                                            \
-                    t[1][j] = (T)0.5 * (g[0][j] + g[1][j] + g[2][j]);                             \
-                    t[2][j] = (T)0.5 * (g[0][j] - g[1][j] + g[2][j]);                             \
-                    t[3][j] = g[2][j];                                                            \
-                }                                                                                 \
-                T *dst = u + r * ld + q;                                                          \
-                for (int i = 0; i < 4; i++) { /* (G g) G^T */                                     \
-                    dst[(4 * i) * plane] = t[i][0];                                               \
-                    dst[(4 * i + 1) * plane] = (T)0.5 * (t[i][0] + t[i][1] + t[i][2]);            \
-                    dst[(4 * i + 2) * plane] = (T)0.5 * (t[i][0] - t[i][1] + t[i][2]);            \
-                    dst[(4 * i + 3) * plane] = t[i][2];                                           \
-                }                                                                                 \
-            }                                                                                     \
+        const int64_t plane = (transposed ? o : c) * ld, cols = transposed ? c : o;               \
+        for (int64_t r = r0; r < r1; r++) {                                                       \
+            const T *g_ij[9];                                                                     \
+            for (int i = 0; i < 3; i++)                                                           \
+                for (int j = 0; j < 3; j++)                                                       \
+                    g_ij[i * 3 + j] = transposed ? w + ((2 - i) * 3 + 2 - j) * c * o + r          \
+                                                 : w + ((i * 3 + j) * c + r) * o;                 \
+            if (transposed) weight_row_##SUF(u + r * ld, plane, ld, g_ij, o, cols);               \
+            else weight_row_##SUF(u + r * ld, plane, ld, g_ij, 1, cols);                          \
+        }                                                                                         \
     }                                                                                             \
     /* dw[i][j][ci][co] := (G^T dU G)[i][j] for input channels [r0, r1), where dU is the sum of  \
      * the nparts partials [16][c][ld] (part_bytes apart). */                                     \
@@ -103,18 +115,29 @@ static int thread_count(void)
 WINO_TYPED_HELPERS(float, f32)
 WINO_TYPED_HELPERS(double, f64)
 
-static void weights(void *u, int64_t ld, const void *w, const tk_conv2d_geometry *g,
-                    int transposed, int64_t r0, int64_t r1, size_t es)
-{
-    if (es == 4) weights_f32(u, ld, w, g->c, g->o, transposed, r0, r1);
-    else weights_f64(u, ld, w, g->c, g->o, transposed, r0, r1);
-}
-
 /* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
 static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
 {
     *lo = total * t / nt;
     *hi = total * (t + 1) / nt;
+}
+
+/* u := the transformed kernel, this thread's share of its rows (the GEMMs read whole vectors of
+ * them: the padding columns are zeroed). */
+static void weights(void *u, int64_t ld, const void *w, const tk_conv2d_geometry *g,
+                    int transposed, size_t es)
+{
+    int64_t lo, hi;
+    thread_range(transposed ? g->o : g->c, thread_id(), thread_count(), &lo, &hi);
+    if (es == 4) weights_f32(u, ld, w, g->c, g->o, transposed, lo, hi);
+    else weights_f64(u, ld, w, g->c, g->o, transposed, lo, hi);
+}
+
+/* Threads take chunks of consecutive blocks dynamically: long runs of the batch (about an image)
+ * that the hardware prefetchers follow, at least 4 per thread for balance. */
+static int64_t work_chunks(int64_t blocks, int64_t n, int nt)
+{
+    return TK_MIN(blocks, TK_MAX(n, 4 * (int64_t)nt));
 }
 
 /* The forward, or (transposed) the grad-input as the forward over dy with the rotated, transposed
@@ -136,23 +159,23 @@ static void forward(void *y, const void *src, const void *mask, const void *w, c
     const wino_sink sink = {y, bias, relu, out_h, out_w, cout};
     const wino_planes u = {base + pl.u, pl.ldm, cin * pl.ldm};
     const int64_t blocks = (pl.tiles + pl.block - 1) / pl.block;
+    const int64_t chunks = work_chunks(blocks, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         char *buf = base + pl.bufs + thread_id() * pl.buf_bytes;
         const wino_planes v = {buf, pl.ldv, pl.block * pl.ldv};
         const wino_planes m = {buf + (size_t)(WINO_XI * pl.block * pl.ldv) * es, pl.ldm,
                                pl.block * pl.ldm};
-        int64_t r0, r1;
-        thread_range(cin, thread_id(), thread_count(), &r0, &r1);
-        weights(u.base, u.ld, w, g, transposed, r0, r1, es);
+        weights(u.base, u.ld, w, g, transposed, es);
 #pragma omp barrier
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t b = 0; b < blocks; b++) {
-            const int64_t q0 = b * pl.block, q1 = TK_MIN(pl.tiles, q0 + pl.block);
-            kr->input(v, &s, q0, q1);
-            kr->gemm(m, v, u, q1 - q0, cin);
-            kr->output(&sink, m, q0, q1);
-        }
+        for (int64_t chunk = 0; chunk < chunks; chunk++)
+            for (int64_t b = blocks * chunk / chunks; b < blocks * (chunk + 1) / chunks; b++) {
+                const int64_t q0 = b * pl.block, q1 = TK_MIN(pl.tiles, q0 + pl.block);
+                kr->input(v, &s, q0, q1);
+                kr->gemm(m, v, u, q1 - q0, cin);
+                kr->output(&sink, m, q0, q1);
+            }
     }
 }
 
