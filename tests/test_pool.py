@@ -182,6 +182,37 @@ def test_backward_kernels_reject_bad_indices():
         kernels.avgpool2d_backward(dy, (1, 6, 6, 1), 2)
 
 
+def test_backward_trusts_only_the_read_only_argmax_of_its_forward(backend, rng):
+    x = rng.standard_normal((2, 4, 4, 3)).astype(np.float32)
+    y, argmax = kernels.maxpool2d_forward(x, 2)
+    dy = np.ones_like(y)
+    with pytest.raises(ValueError, match="read-only"):
+        argmax[0, 0, 0, 0] = 0
+    expected = ref.maxpool2d_backward(dy, argmax, x.shape, (2, 2, 2, 2, 0, 0, 2, 2))
+    np.testing.assert_array_equal(kernels.maxpool2d_backward(dy, argmax, x.shape), expected)
+    # made writable again and corrupted, or a copy with bad offsets: scanned, and refused
+    argmax.flags.writeable = True
+    argmax[0, 0, 0, 0] = 16
+    with pytest.raises(ValueError, match="outside"):
+        kernels.maxpool2d_backward(dy, argmax, x.shape)
+    forged = np.array(argmax)
+    forged.flags.writeable = False
+    with pytest.raises(ValueError, match="outside"):
+        kernels.maxpool2d_gather(x, forged)
+    # trusted only for images as large as the one they were made for: offsets 0, 2, 8 and 10
+    # of a 4x4 image do not fit a 2x2 one
+    _, offsets = kernels.maxpool2d_forward(np.zeros((1, 4, 4, 1), np.float32), 2)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.maxpool2d_gather(np.zeros((1, 2, 2, 1), np.float32), offsets)
+
+
+def test_argmax_registry_forgets_freed_arrays(rng):
+    before = len(kernels._argmax_made)
+    for _ in range(3):
+        kernels.maxpool2d_forward(rng.standard_normal((1, 4, 4, 1)).astype(np.float32), 2)
+    assert len(kernels._argmax_made) == before
+
+
 def test_empty_batch(backend):
     for op in (F.max_pool2d, F.avg_pool2d):
         x = tg.Tensor(np.zeros((0, 4, 4, 2), np.float32), requires_grad=True)

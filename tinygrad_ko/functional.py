@@ -4,6 +4,7 @@ Each op is a Function whose forward calls a kernel through tinygrad_ko._backend.
 is itself built from differentiable ops (often another kernel-backed Function), so gradients of gradients
 work. Layouts follow Keras: images NHWC, convolution kernels HWIO (kh, kw, C_in, C_out).
 """
+import functools
 import math
 
 import numpy as np
@@ -106,6 +107,9 @@ def linear(x, w, b=None, activation=None):
 
 
 def _conv_pair(value, name):
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int \
+            and type(value[1]) is int and value[0] >= 1 and value[1] >= 1:
+        return value  # the layers' case, checked cheaply
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
     if (not isinstance(value, (tuple, list)) or len(value) != 2
@@ -133,11 +137,7 @@ def conv_padding(padding, input_hw, kernel_hw, stride, dilation):
         if mode == "full":
             return spans[0] - 1, spans[0] - 1, spans[1] - 1, spans[1] - 1
         if mode == "same":
-            pads = []
-            for n, s, span in zip(input_hw, stride, spans):
-                total = max((math.ceil(n / s) - 1) * s + span - n, 0)
-                pads += [total // 2, total - total // 2]
-            return tuple(pads)
+            return _same_padding(tuple(input_hw), tuple(spans), tuple(stride))
         raise ValueError(f"padding must be 'valid', 'same', 'full', an int or pairs, "
                          f"got {padding!r}")
     ints = (int, np.integer)
@@ -156,6 +156,16 @@ def conv_padding(padding, input_hw, kernel_hw, stride, dilation):
     if min(pads) < 0:
         raise ValueError(f"padding must be >= 0, got {padding!r}")
     return tuple(int(p) for p in pads)
+
+
+@functools.lru_cache(maxsize=256)
+def _same_padding(input_hw, spans, stride):
+    """Keras's "same" pads (conv_padding); cached: a model asks the same few questions each step."""
+    pads = []
+    for n, s, span in zip(input_hw, stride, spans):
+        total = max((math.ceil(n / s) - 1) * s + span - n, 0)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
 
 
 class Conv2d(Function):

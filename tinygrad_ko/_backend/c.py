@@ -71,9 +71,11 @@ def _workspace(nbytes):
 def set_num_threads(n):
     lib.tk_set_num_threads(n)
     _size_small_gemms()  # the GEMM workspace scales with the thread count
+    _conv_plans.clear()  # and so do the convolutions' workspaces
 
 
 def select_simd(level):
+    _conv_plans.clear()  # the workspaces differ between the SIMD bodies
     return lib.tk_select_simd(level)
 
 
@@ -262,13 +264,33 @@ def _aligned_empty(shape, dtype):
 
 def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
     # the field order of tk_conv2d_geometry
-    return ffi.new("tk_conv2d_geometry *", [*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride,
-                                            *dilation, *padding])
+    return (*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride, *dilation, *padding)
 
 
-def _run(kernel, dtype, geometry, out, *inputs):
-    workspace = _workspace(_kern_fn(f"conv2d_workspace_size_{kernel}", dtype)(geometry))
-    _kern_fn(f"conv2d_{kernel}", dtype)(*[_ptr(a) for a in (out, *inputs)], geometry, workspace)
+# (kernel, dtype char, geometry fields) -> (geometry struct, kernel, workspace bytes). Building the
+# struct and asking C for the workspace size cost more than the rest of a call's Python; a training
+# loop repeats a handful of geometries. The struct is const to the kernels, so calls (and threads)
+# share it. The size depends on the thread count and SIMD level: set_num_threads and select_simd
+# clear the plans.
+_conv_plans = {}
+_CONV_PLANS_MAX = 256
+
+
+def _conv_plan(kernel, dtype, fields):
+    key = (kernel, dtype.char, fields)
+    plan = _conv_plans.get(key)
+    if plan is None:
+        geometry = ffi.new("tk_conv2d_geometry *", list(fields))
+        size = _kern_fn(f"conv2d_workspace_size_{kernel}", dtype)(geometry)
+        if len(_conv_plans) >= _CONV_PLANS_MAX:
+            _conv_plans.clear()
+        plan = _conv_plans[key] = (geometry, _kern_fn(f"conv2d_{kernel}", dtype), size)
+    return plan
+
+
+def _run(kernel, dtype, fields, out, *inputs):
+    geometry, run, workspace_bytes = _conv_plan(kernel, dtype, fields)
+    run(*[_ptr(a) for a in (out, *inputs)], geometry, _workspace(workspace_bytes))
     return out
 
 

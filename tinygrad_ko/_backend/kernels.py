@@ -3,7 +3,9 @@
 Bad input raises TypeError/ValueError naming the argument, shapes and dtypes; the C core validates
 nothing, so nothing reaches it unchecked.
 """
+import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -139,6 +141,14 @@ def _conv_hyper(op, stride, dilation, padding):
 
 def conv2d_output_hw(input_hw, kernel_hw, stride, dilation, padding, op="conv2d"):
     """Output (height, width); ValueError when the dilated kernel exceeds the padded input."""
+    return _output_hw(tuple(input_hw), tuple(kernel_hw), tuple(stride), tuple(dilation),
+                      tuple(padding), op)
+
+
+@functools.lru_cache(maxsize=256)
+def _output_hw(input_hw, kernel_hw, stride, dilation, padding, op):
+    """conv2d_output_hw, cached (errors are not: each bad call raises again); a training loop
+    checks the same few geometries on every step."""
     out = []
     for axis, (size, k, s, d, pads) in enumerate(zip(input_hw, kernel_hw, stride, dilation,
                                                      (padding[:2], padding[2:]))):
@@ -284,6 +294,9 @@ def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride=(1, 1), dilatio
 # ---- pooling ----
 
 def _pair(name, op, value):
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int \
+            and type(value[1]) is int and value[0] >= 1 and value[1] >= 1:
+        return value  # the layers' case, checked cheaply
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                  for v in pair):
@@ -322,11 +335,39 @@ def _pool_input(op, x):
                          "(argmax offsets are int32)")
 
 
+# The argmax arrays maxpool2d_forward returned and are still alive: id -> (weak reference, image
+# size h * w). They hold in-range offsets by construction and are handed out read-only, so the
+# backward kernels may skip the range scan for them (a scan of argmax costs as much as the
+# scatter it guards). A reused id is told apart by the weak reference.
+_argmax_made = {}
+
+
+def _forget_argmax(ref, key=None):
+    if _argmax_made.get(key, (None,))[0] is ref:
+        del _argmax_made[key]
+
+
 def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum."""
+    """NHWC max pooling -> (y, argmax), argmax = iy * W + ix of each window's first maximum
+    (read-only: the backward passes trust its offsets)."""
     _pool_input("max_pool2d", x)
     geometry = pool2d_geometry(x.shape, pool_size, strides, padding, "max_pool2d")
-    return selection.impl.maxpool2d_forward(x, geometry)
+    y, argmax = selection.impl.maxpool2d_forward(x, geometry)
+    argmax.flags.writeable = False
+    key = id(argmax)
+    _argmax_made[key] = (weakref.ref(argmax, functools.partial(_forget_argmax, key=key)),
+                         x.shape[1] * x.shape[2])
+    return y, argmax
+
+
+def _argmax_in_range(argmax, hw):
+    """Whether every offset of argmax lies in [0, hw): known for a read-only argmax made by
+    maxpool2d_forward for images of at least hw pixels, scanned otherwise."""
+    made = _argmax_made.get(id(argmax))
+    if made is not None and made[0]() is argmax and made[1] <= hw \
+            and not argmax.flags.writeable:
+        return True
+    return not argmax.size or (argmax.min() >= 0 and argmax.max() < hw)
 
 
 def _check_argmax(op, dy, argmax, x_shape):
@@ -336,8 +377,7 @@ def _check_argmax(op, dy, argmax, x_shape):
         raise ValueError(f"{op}: argmax must be a contiguous int32 array of shape {dy.shape}")
     if len(x_shape) != 4 or x_shape[0] != dy.shape[0] or x_shape[3] != dy.shape[3]:
         raise ValueError(f"{op}: input shape {tuple(x_shape)} does not match dy {dy.shape}")
-    hw = x_shape[1] * x_shape[2]
-    if argmax.size and (argmax.min() < 0 or argmax.max() >= hw):
+    if not _argmax_in_range(argmax, x_shape[1] * x_shape[2]):
         raise ValueError(f"{op}: argmax holds offsets outside the {x_shape[1]}x{x_shape[2]} image")
 
 

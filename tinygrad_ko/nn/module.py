@@ -47,6 +47,7 @@ import numpy as np
 
 from . import initializers as initializers_module
 from . import regularizers as regularizers_module
+from ..tensor import Tensor
 from ._naming import to_snake_case, unique_name
 
 FLOATX = "float32"
@@ -68,11 +69,6 @@ def train_mode(training=True):
 def in_train_mode():
     """The mode a layer called with ``training=None`` runs in right now."""
     return _training_stack[-1]
-
-
-def _tensor_class():
-    from ..tensor import Tensor
-    return Tensor
 
 
 def normalize_shape(shape, what="shape"):
@@ -164,7 +160,7 @@ class Layer(metaclass=_LayerMeta):
         if values.shape != shape:
             raise ValueError(f"layer {self.name!r}: initializer for weight {name!r} returned shape "
                              f"{values.shape}, expected {shape}")
-        weight = _tensor_class()(values, requires_grad=bool(trainable) and self.trainable)
+        weight = Tensor(values, requires_grad=bool(trainable) and self.trainable)
         self._own_weights.append((name, weight, bool(trainable)))
         regularizer = regularizers_module.get(regularizer)
         if regularizer is not None:
@@ -283,29 +279,34 @@ class Layer(metaclass=_LayerMeta):
         if isinstance(inputs, SymbolicTensor):
             return self._call_symbolic(inputs)
         inputs = self._convert_inputs(inputs)
-        self._build_once(tuple(inputs.shape))
-        self.check_input_shape(tuple(inputs.shape))
-        if training is None:
-            training = in_train_mode()
+        shape = inputs.data.shape
+        if not self.built:
+            self._build_once(shape)
+        self.check_input_shape(shape)
+        training = _training_stack[-1] if training is None else bool(training)
         if _accepts_training(type(self).call):
-            kwargs["training"] = bool(training)
-        with train_mode(training):
+            kwargs["training"] = training
+        # train_mode(training) spelled out: a generator context manager costs more than the rest
+        # of this method
+        _training_stack.append(training)
+        try:
             return self.call(inputs, **kwargs)
+        finally:
+            _training_stack.pop()
 
     def call(self, inputs, training=False):
         """The forward computation on Tensors; subclasses override it."""
         return inputs
 
     def _convert_inputs(self, inputs):
-        tensor_class = _tensor_class()
-        if isinstance(inputs, tensor_class):
+        if isinstance(inputs, Tensor):
             return inputs
         if isinstance(inputs, (list, tuple)) and any(isinstance(x, SymbolicTensor) for x in inputs):
             raise TypeError(f"layer {self.name!r} takes one input; got a list of symbolic tensors")
         array = np.asarray(inputs)
         if array.dtype.kind not in "fiub":
             raise TypeError(f"layer {self.name!r} cannot take input of dtype {array.dtype}")
-        return tensor_class(array.astype(self.dtype, copy=False))
+        return Tensor(array.astype(self.dtype, copy=False))
 
     def _call_symbolic(self, inputs):
         self._build_once(inputs.shape)
