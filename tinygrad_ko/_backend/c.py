@@ -374,7 +374,8 @@ def conv2d_uses_winograd(x_shape, w_shape, stride, dilation, padding, dtype=np.f
     kh, kw = w_shape[:2]
     out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
     out_w = (wd + padding[2] + padding[3] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
-    geometry = _geometry(x_shape, w_shape, (out_h, out_w), stride, dilation, padding)
+    fields = _geometry(x_shape, w_shape, (out_h, out_w), stride, dilation, padding)
+    geometry = ffi.new("tk_conv2d_geometry *", list(fields))
     return bool(_kern_fn("conv2d_uses_winograd", np.dtype(dtype))(geometry))
 
 
