@@ -94,8 +94,8 @@ conv_plan conv_plan_backward_bias(const tk_conv2d_geometry *g, size_t es)
     return pl;
 }
 
-/* Tiles per block of the Winograd forward (and grad-input): V and M of a block about fill L1, so the
- * GEMMs read and write them there; a multiple of the x86 GEMM tiles' 6 rows. */
+/* Tiles per block of the Winograd forward (and grad-input): V and M of a block about fill L1, so
+ * the GEMMs read and write them there; a multiple of the x86 GEMM tiles' 6 rows. */
 #define WINO_BLOCK_BYTES 49152
 /* Tiles per block of the Winograd weight gradient: many, so each register tile of dU sums a long
  * run of tiles before it is added to memory (V and D of a block stay in L2). */

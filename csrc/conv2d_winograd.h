@@ -25,7 +25,7 @@
  * the image (the forward's tiles; the weight gradient's dy tiles are 2x2: top = left = 0). */
 typedef struct {
     const void *src, *mask;   /* [n, h, w, c]; mask (same layout) or NULL: read src * (mask > 0) */
-    const void *zeros;        /* ld zeros (a whole vector past c): what reads outside the image see */
+    const void *zeros;        /* a padded row of zeros: what reads outside the image see */
     int64_t h, w, c, top, left, tiles_h, tiles_w;
 } wino_source;
 
@@ -61,8 +61,8 @@ WINO_DECLARE(avx2)
 WINO_DECLARE(avx512)
 #undef WINO_DECLARE
 
-/* The workspace plan of a Winograd call (conv2d_plan.c): per-thread blocks of transformed tiles and,
- * for the weight gradient, per-thread partial sums of dU and the bias. */
+/* The workspace plan of a Winograd call (conv2d_plan.c): per-thread blocks of transformed tiles
+ * and, for the weight gradient, per-thread partial sums of dU and the bias. */
 typedef struct {
     int nt;
     int64_t tiles, block;           /* tiles of the batch; tiles per block */

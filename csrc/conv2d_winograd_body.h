@@ -127,7 +127,8 @@ WB_INLINE void WB_FN(output_tile)(WB_VEC r[4], const WB_T *in, int64_t plane, WB
     r[3] = t1[1] - t1[2] - t1[3] + b;
     if (relu)  /* tk_relu_forward's max(y, 0): NaN stays, -0.0 -> +0.0 */
 #pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) r[k] = (WB_VEC)((__typeof__(zero > zero))r[k] & ~(r[k] <= zero));
+        for (int k = 0; k < 4; k++)
+            r[k] = (WB_VEC)((__typeof__(zero > zero))r[k] & ~(r[k] <= zero));
 }
 
 /* The 2x2 outputs of tiles [q0, q1) := A^T M A from m rows [0, q1 - q0), + bias, ReLU'd if asked;
