@@ -20,6 +20,7 @@
 #include <string.h>
 #include "conv2d_internal.h"
 #include "conv2d_smallk.h"
+#include "conv2d_winograd.h"
 
 /* ---- kernel table ---- */
 
@@ -89,6 +90,10 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                          const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // x: [n, h, w, c]   w: [kh, kw, c, o]   bias: [o] or NULL   y: [n, out_h, out_w, o]
+    if (conv_winograd_applies(g)) {
+        conv_winograd_forward(y, x, w, bias, relu, g, ws, es);
+        return;
+    }
     const conv_plan pl = conv_plan_forward(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
@@ -140,6 +145,10 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
                                 const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // dy, mask (or NULL): [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
+    if (conv_winograd_applies(g)) {
+        conv_winograd_backward_input(dx, dy, mask, w, g, ws, es);
+        return;
+    }
     const conv_plan pl = conv_plan_backward_input(g, es);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
@@ -200,6 +209,10 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
 {
     // x: [n, h, w, c]   dy, mask (or NULL): [n, out_h, out_w, o]   dw: [kh, kw, c, o]
     // dbias: [o] or NULL
+    if (conv_winograd_applies(g)) {
+        conv_winograd_backward_weight(dw, dbias, x, dy, mask, g, ws, es);
+        return;
+    }
     const conv_plan pl = conv_plan_backward_weight(g, es, mask != NULL);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
@@ -286,15 +299,35 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     }
 }
 
+/* ---- workspace sizes: the plan of the algorithm the driver will pick ---- */
+
+static int64_t forward_bytes(const tk_conv2d_geometry *g, size_t es)
+{
+    if (conv_winograd_applies(g)) return (int64_t)wino_plan_forward(g, es, 0).total;
+    return (int64_t)conv_plan_forward(g, es).total;
+}
+
+static int64_t backward_input_bytes(const tk_conv2d_geometry *g, size_t es)
+{
+    if (conv_winograd_applies(g)) return (int64_t)wino_plan_forward(g, es, 1).total;
+    return (int64_t)conv_plan_backward_input(g, es).total;
+}
+
+static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int masked)
+{
+    if (conv_winograd_applies(g)) return (int64_t)wino_plan_backward_weight(g, es).total;
+    return (int64_t)conv_plan_backward_weight(g, es, masked).total;
+}
+
 /* ---- public entry points ---- */
 
 #define CONV_ENTRY_POINTS(T, SUF)                                                                 \
     int64_t tk_conv2d_workspace_size_forward_##SUF(const tk_conv2d_geometry *g)                   \
-    { return (int64_t)conv_plan_forward(g, sizeof(T)).total; }                                     \
+    { return forward_bytes(g, sizeof(T)); }                                                        \
     int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
-    { return (int64_t)conv_plan_backward_input(g, sizeof(T)).total; }                              \
+    { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
-    { return (int64_t)conv_plan_backward_weight(g, sizeof(T), 0).total; }                          \
+    { return backward_weight_bytes(g, sizeof(T), 0); }                                             \
     int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
     { return (int64_t)conv_plan_backward_bias(g, sizeof(T)).total; }                               \
     void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
@@ -310,11 +343,11 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
                                        void *workspace)                                           \
     { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }                                   \
     int64_t tk_conv2d_workspace_size_forward_relu_##SUF(const tk_conv2d_geometry *g)              \
-    { return (int64_t)conv_plan_forward(g, sizeof(T)).total; }                                     \
+    { return forward_bytes(g, sizeof(T)); }                                                        \
     int64_t tk_conv2d_workspace_size_backward_input_relu_##SUF(const tk_conv2d_geometry *g)       \
-    { return (int64_t)conv_plan_backward_input(g, sizeof(T)).total; }                              \
+    { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_relu_##SUF(const tk_conv2d_geometry *g)      \
-    { return (int64_t)conv_plan_backward_weight(g, sizeof(T), 1).total; }                          \
+    { return backward_weight_bytes(g, sizeof(T), 1); }                                             \
     void tk_conv2d_forward_relu_##SUF(T *y, const T *x, const T *w, const T *bias,                \
                                       const tk_conv2d_geometry *g, void *workspace)               \
     { conv_forward(y, x, w, bias, 1, g, workspace, sizeof(T)); }                                  \
@@ -324,7 +357,9 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     void tk_conv2d_backward_weight_relu_##SUF(T *dw, T *dbias, const T *x, const T *dy,           \
                                               const T *y, const tk_conv2d_geometry *g,            \
                                               void *workspace)                                    \
-    { conv_backward_weight(dw, dbias, x, dy, y, g, workspace, sizeof(T)); }
+    { conv_backward_weight(dw, dbias, x, dy, y, g, workspace, sizeof(T)); }                       \
+    int64_t tk_conv2d_uses_winograd_##SUF(const tk_conv2d_geometry *g)                            \
+    { return conv_winograd_applies(g); }
 
 CONV_ENTRY_POINTS(float, f32)
 CONV_ENTRY_POINTS(double, f64)

@@ -1,7 +1,7 @@
 /* conv2d_plan.c: the workspace plans of the conv2d drivers (conv2d.c): how many threads a call
  * runs on and where each scratch array lives in the caller's workspace. The size queries and the
  * kernels build the same plan from the same geometry, so they always agree. */
-#include "conv2d_internal.h"
+#include "conv2d_winograd.h"
 
 static size_t carve(size_t *top, size_t bytes)
 {
@@ -89,6 +89,58 @@ conv_plan conv_plan_backward_bias(const tk_conv2d_geometry *g, size_t es)
     pl.nt = conv_threads(g->n * g->out_h * g->out_w * g->o / 8);
     pl.ld = TK_ROUND_UP(g->o, col_align(es));
     pl.acc_bytes = TK_ROUND_UP((size_t)pl.ld * es, TK_CACHE_LINE);
+    pl.accs = carve(&top, pl.nt * pl.acc_bytes);
+    pl.total = top;
+    return pl;
+}
+
+/* Tiles per block of the Winograd forward (and grad-input): V and M of a block about fill L1, so
+ * the GEMMs read and write them there; a multiple of the x86 GEMM tiles' 6 rows. */
+#define WINO_BLOCK_BYTES 49152
+/* Tiles per block of the Winograd weight gradient: many, so each register tile of dU sums a long
+ * run of tiles before it is added to memory (V and D of a block stay in L2). */
+#define WINO_WG_BLOCK_BYTES 393216
+
+static int64_t wino_block(size_t budget, size_t per_tile)
+{
+    return TK_MAX(6, (int64_t)(budget / per_tile) / 6 * 6);
+}
+
+wino_plan wino_plan_forward(const tk_conv2d_geometry *g, size_t es, int transposed)
+{
+    wino_plan pl = {0};
+    size_t top = 0;
+    const int64_t cin = transposed ? g->o : g->c, cout = transposed ? g->c : g->o;
+    const int64_t out_h = transposed ? g->h : g->out_h, out_w = transposed ? g->w : g->out_w;
+    pl.nt = conv_threads(g->n * out_h * out_w * 9 * cin * cout);
+    pl.tiles = g->n * ((out_h + 1) / 2) * ((out_w + 1) / 2);
+    pl.ldv = TK_ROUND_UP(cin, col_align(es));
+    pl.ldm = TK_ROUND_UP(cout, col_align(es));
+    pl.block = wino_block(WINO_BLOCK_BYTES, (size_t)(WINO_XI * (pl.ldv + pl.ldm)) * es);
+    pl.u = carve(&top, (size_t)(WINO_XI * cin * pl.ldm) * es);
+    pl.zeros = carve(&top, (size_t)TK_MAX(pl.ldv, pl.ldm) * es);
+    pl.buf_bytes = TK_ROUND_UP((size_t)(WINO_XI * pl.block * (pl.ldv + pl.ldm)) * es,
+                               TK_CACHE_LINE);
+    pl.bufs = carve(&top, pl.nt * pl.buf_bytes);
+    pl.total = top;
+    return pl;
+}
+
+wino_plan wino_plan_backward_weight(const tk_conv2d_geometry *g, size_t es)
+{
+    wino_plan pl = {0};
+    size_t top = 0;
+    pl.nt = conv_threads(g->n * g->out_h * g->out_w * 9 * g->c * g->o);
+    pl.tiles = g->n * ((g->out_h + 1) / 2) * ((g->out_w + 1) / 2);
+    pl.ldv = TK_ROUND_UP(g->c, col_align(es));
+    pl.ldm = TK_ROUND_UP(g->o, col_align(es));
+    pl.block = wino_block(WINO_WG_BLOCK_BYTES, (size_t)(WINO_XI * (pl.ldv + pl.ldm)) * es);
+    pl.zeros = carve(&top, (size_t)TK_MAX(pl.ldv, pl.ldm) * es);
+    pl.buf_bytes = TK_ROUND_UP((size_t)(WINO_XI * pl.block * (pl.ldv + pl.ldm)) * es,
+                               TK_CACHE_LINE);
+    pl.bufs = carve(&top, pl.nt * pl.buf_bytes);
+    /* each thread's partial dU [16][c][ldm], then its bias sums [ldm] */
+    pl.acc_bytes = TK_ROUND_UP((size_t)((WINO_XI * g->c + 1) * pl.ldm) * es, TK_CACHE_LINE);
     pl.accs = carve(&top, pl.nt * pl.acc_bytes);
     pl.total = top;
     return pl;

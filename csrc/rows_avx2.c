@@ -44,6 +44,7 @@ static inline __m256 load_tail_avx2(const float *p, int64_t n, float fill) {
 #define V_MAX _mm256_max_ps
 #define V_FMA _mm256_fmadd_ps
 #define V_EXP tk_vexp_avx2
+#define V_EXP_SUM tk_vexp_nonpos_avx2 /* exps only summed: x - max <= 0 */
 #define V_HMAX hmax_avx2
 #define V_HSUM hsum_avx2
 #define V_LOAD_TAIL load_tail_avx2

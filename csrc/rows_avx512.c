@@ -22,6 +22,7 @@
 #define V_MAX _mm512_max_ps
 #define V_FMA _mm512_fmadd_ps
 #define V_EXP tk_vexp_avx512
+#define V_EXP_SUM tk_vexp_nonpos_avx512 /* exps only summed: x - max <= 0 */
 #define V_HMAX _mm512_reduce_max_ps
 #define V_HSUM _mm512_reduce_add_ps
 #define TAIL_MASK(n) ((__mmask16)((1u << (n)) - 1u))

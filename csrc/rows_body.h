@@ -34,7 +34,7 @@ static inline __attribute__((always_inline)) void FN(row_online)(const T *x, int
         V xv = n == VL ? V_LOAD(x) : V_LOAD_TAIL(x, n, -T_INF);
         T m = V_HMAX(V_MAX(xv, V_SET1(-T_BIG)));
         *max_out = m;
-        *sum_out = V_HSUM(V_EXP(V_SUB(xv, V_SET1(m))));
+        *sum_out = V_HSUM(V_EXP_SUM(V_SUB(xv, V_SET1(m))));
         return;
     }
     V M = V_SET1(-T_BIG), S = V_SET1(0);
@@ -46,21 +46,21 @@ static inline __attribute__((always_inline)) void FN(row_online)(const T *x, int
         /* The running max stops growing after a row's first few blocks: rescale only when it
          * does, which saves the fifth exp of the other blocks (1.2x on long rows). */
         if (V_ANY_GT(bm, M)) {
-            S = V_MUL(S, V_EXP(V_SUB(M, bm)));
+            S = V_MUL(S, V_EXP_SUM(V_SUB(M, bm)));
             M = bm;
         }
-        S = V_ADD(S, V_ADD(V_ADD(V_EXP(V_SUB(x0, M)), V_EXP(V_SUB(x1, M))),
-                           V_ADD(V_EXP(V_SUB(x2, M)), V_EXP(V_SUB(x3, M)))));
+        S = V_ADD(S, V_ADD(V_ADD(V_EXP_SUM(V_SUB(x0, M)), V_EXP_SUM(V_SUB(x1, M))),
+                           V_ADD(V_EXP_SUM(V_SUB(x2, M)), V_EXP_SUM(V_SUB(x3, M)))));
     }
     for (; i < n; i += VL) {
         V xv = n - i >= VL ? V_LOAD(x + i) : V_LOAD_TAIL(x + i, n - i, -T_INF);
         V bm = V_MAX(M, xv);
-        S = V_FMA(S, V_EXP(V_SUB(M, bm)), V_EXP(V_SUB(xv, bm)));
+        S = V_FMA(S, V_EXP_SUM(V_SUB(M, bm)), V_EXP_SUM(V_SUB(xv, bm)));
         M = bm;
     }
     T m = V_HMAX(M);
     *max_out = m;
-    *sum_out = V_HSUM(V_MUL(S, V_EXP(V_SUB(M, V_SET1(m)))));
+    *sum_out = V_HSUM(V_MUL(S, V_EXP_SUM(V_SUB(M, V_SET1(m)))));
 }
 
 /* log-sum-exp from the online pass's max and sum; a +inf entry makes it +inf (not inf - inf). */
@@ -156,7 +156,7 @@ static inline __attribute__((always_inline)) void FN(lse_by_lane)(T *out, const 
         m = V_MAX(m, col[j]);
     }
     for (int64_t j = 0; j < cols; j++)
-        s = V_ADD(s, V_EXP(V_SUB(col[j], m)));
+        s = V_ADD(s, V_EXP_SUM(V_SUB(col[j], m)));
     if (lanes == VL)
         V_STORE(out, V_LSE(m, s));
     else

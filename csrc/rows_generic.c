@@ -32,6 +32,7 @@
 #define T_INF INFINITY
 #define LOG_S logf
 #define V_EXP expf
+#define V_EXP_SUM expf
 #define ROWS_SUFFIX generic_f32
 #include "rows_body.h"
 #undef T
@@ -39,6 +40,7 @@
 #undef T_BIG
 #undef LOG_S
 #undef V_EXP
+#undef V_EXP_SUM
 #undef ROWS_SUFFIX
 
 #define T double
@@ -46,5 +48,6 @@
 #define T_BIG DBL_MAX
 #define LOG_S log
 #define V_EXP exp
+#define V_EXP_SUM exp
 #define ROWS_SUFFIX generic_f64
 #include "rows_body.h"

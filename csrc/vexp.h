@@ -10,6 +10,11 @@
  * computes a denormal before the mask; AVX-512's masked scale skips those lanes. NaN passes
  * through: the clamps put the constant first (max/min return their second operand when one is
  * NaN), and the flush-to-zero mask is "not less than", true for NaN.
+ * tk_vexp_nonpos_* serve the sums of log-sum-exp, whose arguments are x - max <= 0 (or NaN), and
+ * which only add their results: no overflow clamp, a one-step reduction r = x - n*ln2 (ln2's float
+ * rounding, 1.9e-9, times |n| errs where terms are tiny against the max's 1) and a degree-6
+ * polynomial fitted for least maximum relative error on |r| <= ln2/2 with p(0) = 1 exactly
+ * (0.81 ulp measured in float32 Horner form): 11 instructions instead of 14.
  * The vector log serves log-sum-exp's sums, which are 0 or at least 1 (or NaN): log(s) = e*ln2 +
  * log(m) with s = 2^e * m, m in [sqrt(1/2), sqrt(2)), and log(m) = 2 atanh(u), u = (m-1)/(m+1),
  * |u| < 0.172, by its odd series to u^9 (truncation < 3e-9 relative). log(0) = -inf, NaN stays NaN.
@@ -26,6 +31,13 @@
 #define TK_LN2_LO -2.12194440e-4f
 #define TK_SQRT2 1.41421356f
 #define TK_LN2 0.693147181f
+/* The nonpos polynomial: exp(r) ~ 1 + r*(C1 + r*(C2 + ... + r*C6)). */
+#define TK_EXP_C1 1.0f
+#define TK_EXP_C2 0.4999999404f
+#define TK_EXP_C3 0.1666643173f
+#define TK_EXP_C4 0.04166800156f
+#define TK_EXP_C5 0.008374155499f
+#define TK_EXP_C6 0.001384365256f
 
 #ifdef __AVX512F__
 static inline __m512 tk_vexp_avx512(__m512 x) {
@@ -44,6 +56,21 @@ static inline __m512 tk_vexp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     /* scalef multiplies by 2^n with IEEE overflow to inf; flushed lanes are zeroed by the mask. */
+    return _mm512_maskz_scalef_ps(keep, p, n);
+}
+
+/* exp(d) for d <= 0 or NaN (see the top of the file); d < -87 and -inf give 0. */
+static inline __m512 tk_vexp_nonpos_avx512(__m512 d) {
+    __mmask16 keep = _mm512_cmp_ps_mask(d, _mm512_set1_ps(TK_EXP_LO), _CMP_NLT_UQ);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(TK_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TK_LN2), d);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(TK_EXP_C6), r, _mm512_set1_ps(TK_EXP_C5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
@@ -91,6 +118,25 @@ static inline __m256 tk_vexp_avx2(__m256 x) {
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(rest, bias), 23));
     return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), keep);
+}
+
+/* exp(d) for d <= 0 or NaN (see the top of the file); d < -87 and -inf give 0. The clamp keeps
+ * n >= -126, so 2^n is one normal float built from its exponent bits. */
+static inline __m256 tk_vexp_nonpos_avx2(__m256 d) {
+    __m256 keep = _mm256_cmp_ps(d, _mm256_set1_ps(TK_EXP_LO), _CMP_NLT_UQ);
+    d = _mm256_max_ps(_mm256_set1_ps(TK_EXP_LO), d);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(d, _mm256_set1_ps(TK_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(TK_LN2), d);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(TK_EXP_C6), r, _mm256_set1_ps(TK_EXP_C5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
+                                                      _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep);
 }
 
 /* log(s) for s = 0, s >= FLT_MIN or NaN (see the top of the file). */
