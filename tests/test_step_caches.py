@@ -66,3 +66,82 @@ def test_conv_layer_outputs_never_alias_across_steps(backend, rng):
     second = conv(x * 2).numpy()
     assert not np.shares_memory(first, second)
     np.testing.assert_array_equal(first, kept)
+
+
+def test_adam_many_fast_checks_defer_to_the_labelled_ones(backend, rng):
+    hyper = dict(alpha=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    p, m, v, h, g = (np.zeros(4, np.float32) for _ in range(5))
+    with pytest.raises(ValueError, match="tensor 1 has no v_hat"):
+        kernels.adam_update_many([p, p.copy()], [m, m.copy()], [v, v.copy()], [h, None],
+                                 [g, g.copy()], **hyper)
+    with pytest.raises(ValueError, match="grad_scale must be finite"):
+        kernels.adam_update_many([p], [m], [v], None, [g], grad_scales=[np.nan], **hyper)
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        kernels.adam_update_many([p], [read_only], [v], None, [g], **hyper)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        kernels.adam_update_many([p], [np.zeros(8, np.float32)[::2]], [v], None, [g], **hyper)
+    # buffers carved out of one array without overlapping: the fast check says "not simple", the
+    # labelled ones accept, and the update equals the one on separate arrays
+    grads = rng.standard_normal((2, 4)).astype(np.float32)
+    slab = np.zeros((3, 2, 4), np.float32)
+    separate = [np.zeros(4, np.float32) for _ in range(6)]
+    kernels.adam_update_many(list(slab[0]), list(slab[1]), list(slab[2]), None, list(grads),
+                             **hyper)
+    kernels.adam_update_many(separate[:2], separate[2:4], separate[4:], None, list(grads), **hyper)
+    np.testing.assert_array_equal(slab.reshape(6, 4), np.stack(separate))
+    assert kernels._plain_buffers([(p, g, m, v)])
+    assert not kernels._plain_buffers(list(zip(slab[0], grads, slab[1], slab[2])))
+
+
+class _Scale(tg.autograd.Function):
+    """y = 2 x, whose backward makes a fresh array and remembers the last one."""
+    last = None
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        _Scale.last = grad.data * 2
+        return tg.Tensor(_Scale.last)
+
+
+def test_leaves_adopt_fresh_gradients_even_when_ids_are_recycled():
+    # the chain frees the gradient of each intermediate before the next backward makes another
+    # array, so NumPy may hand the new array a freed one's id: it must still be adopted
+    for _ in range(20):
+        w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+        _Scale.apply(_Scale.apply(_Scale.apply(_Scale.apply(w)))).sum().backward()
+        assert w.grad.data is _Scale.last
+        np.testing.assert_array_equal(w.grad.numpy(), [16, 16, 16])
+
+
+def test_a_gradient_handed_to_two_leaves_is_not_shared():
+    a = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    b = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    (a + b).sum().backward()  # Add hands the same array to both
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data += 1
+    np.testing.assert_array_equal(b.grad.numpy(), [1, 1, 1])
+
+
+def test_shared_softmax_rows_still_reject_bad_axes():
+    from tinygrad_ko import functional as F
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_allclose(F.softmax(x, axis=1).numpy(), F.softmax(x, axis=-1).numpy())
+    for axis in (True, 1.0):  # equal to the cached int 1, yet not an axis
+        with pytest.raises(TypeError):
+            F.softmax(x, axis=axis)
+    np.testing.assert_allclose(F.softmax(x, axis=(0,)).numpy().sum(axis=0), [1, 1, 1], rtol=1e-6)
+
+
+def test_max_pool_gradient_with_and_without_a_graph_agree(backend, rng):
+    from tinygrad_ko import functional as F
+    x = tg.Tensor(rng.standard_normal((2, 4, 6, 3)), requires_grad=True)
+    g = rng.standard_normal((2, 2, 3, 3))
+    F.max_pool2d(x, 2).backward(tg.Tensor(g))
+    seed = tg.Tensor(g, requires_grad=True)  # under create_graph the scatter is a graph node
+    (second,) = tg.grad(F.max_pool2d(x, 2), [x], grad_outputs=seed, create_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), second.numpy())
+    assert second.requires_grad and not x.grad.requires_grad

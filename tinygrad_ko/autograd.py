@@ -205,6 +205,12 @@ def _free(ctx):
     ctx.inputs = None
 
 
+def _hand(handed, array):
+    """Records that array was handed on (only ndarrays are ever adopted: see _run_backward)."""
+    if array.__class__ is _ndarray:
+        handed[id(array)] = weakref.ref(array)
+
+
 def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     """Propagates root_grads from roots through the graph.
 
@@ -214,11 +220,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     grads = {}
     for root, g in zip(roots, root_grads):
         grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
-    # ids of the arrays handed on so far (root gradients, gradients waiting in `grads`, adopted
-    # ones): a leaf may adopt a gradient array, instead of copying it, only if it owns its memory
-    # (not a view), was never handed on before, and no retained graph can hand it out again.
-    # A reused id only costs a copy.
-    handed = {id(g.data) for g in root_grads}
+    # The arrays handed on so far (root gradients, gradients waiting in `grads`, adopted ones), by
+    # id, as weak references: a leaf may adopt a gradient array, instead of copying it, only if it
+    # owns its memory (not a view), was never handed on before, and no retained graph can hand it
+    # out again. The weak reference tells a handed array from a new one that reuses the id of a
+    # freed one (common: NumPy recycles array objects), without keeping freed gradients alive.
+    handed = {}
+    for g in root_grads:
+        _hand(handed, g.data)
     if targets is None:  # leaves that are themselves roots
         for root in roots:
             if root._ctx is None and id(root) in grads:
@@ -252,13 +261,15 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                     gx = gx.astype(data.dtype)
                 if x._ctx is None and wanted is None:
                     array = gx.data
-                    owned = not retain_graph and array.base is None and id(array) not in handed
-                    handed.add(id(array))
+                    before = handed.get(id(array))
+                    owned = not retain_graph and array.__class__ is _ndarray and \
+                        array.base is None and (before is None or before() is not array)
+                    _hand(handed, array)
                     _accumulate(x, gx, create_graph, owned)
                     continue
                 key = id(x)
-                grads[key] = _add(grads[key], gx) if key in grads else gx
-                handed.add(id(grads[key].data))
+                grads[key] = gx = _add(grads[key], gx) if key in grads else gx
+                _hand(handed, gx.data)
             if not retain_graph:
                 _free(ctx)
     finally:

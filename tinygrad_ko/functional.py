@@ -392,8 +392,12 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
-                                       **self.window)
+        if is_grad_enabled():
+            return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
+                                           **self.window)
+        # no graph to record: the scatter itself, without a node around it
+        return _constant(_kernels.maxpool2d_backward(_c_order(grad.data), self.argmax,
+                                                     self.x_shape, **self.window))
 
 
 class MaxPool2dBackward(Function):
@@ -470,6 +474,15 @@ def global_avg_pool2d(x):
 # create_graph the same formula in Tensor ops, so it stays differentiable.
 
 
+def _rows(shape, axis):
+    """The _Rows of (shape, axis): shared for an int or None axis (a model asks about the same
+    few shapes every step, and a _Rows never changes once made); others (tuples, and bools or
+    floats, which _Rows rejects but which compare equal to ints) are made afresh."""
+    if axis is None or type(axis) is int:
+        return _shared_rows(shape, axis)
+    return _Rows(shape, axis)
+
+
 class _Rows:
     """x viewed as a contiguous [..., K] array with the reduced axes (merged) last."""
 
@@ -496,12 +509,15 @@ class _Rows:
         return a if self.identity else a.transpose(np.argsort(self.perm))
 
 
+_shared_rows = functools.lru_cache(maxsize=256)(_Rows)
+
+
 class Softmax(Function):
     """exp(x - max) / sum(exp(x - max)). Losses detect outputs of this class: its input is the
     logits."""
 
     def forward(self, x, axis):
-        self.rows = _Rows(x.shape, axis)
+        self.rows = _rows(x.shape, axis)
         return self.rows.from_rows(_kernels.softmax(self.rows.to_rows(x)))
 
     def backward(self, grad):
@@ -514,7 +530,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, x, axis):
-        self.rows = _Rows(x.shape, axis)
+        self.rows = _rows(x.shape, axis)
         return self.rows.from_rows(_kernels.log_softmax(self.rows.to_rows(x)))
 
     def backward(self, grad):
@@ -527,7 +543,7 @@ class LogSoftmax(Function):
 
 class LogSumExp(Function):
     def forward(self, x, axis, keepdims):
-        self.rows, self.keepdims = _Rows(x.shape, axis), keepdims
+        self.rows, self.keepdims = _rows(x.shape, axis), keepdims
         self.lse = _kernels.logsumexp(self.rows.to_rows(x))
         return self.lse.reshape(self.rows.keepdims_shape) if keepdims else self.lse
 

@@ -565,6 +565,32 @@ def _check_buffers(name, param, grad, states, prefix=""):
     return [(prefix + key, arr, key != "grad") for key, arr in buffers]
 
 
+def _plain_buffers(updates):
+    """The fast verdict on updates, (param, grad, *states) tuples: True when
+    every buffer is a C-contiguous ndarray of the first param's dtype and its own param's shape,
+    the written ones (all but grad) writeable, and no two share an owning array, so none overlap.
+    False only means "not this simple": the labelled checks then decide, and name the problem."""
+    dtype = updates[0][0].dtype if type(updates[0][0]) is np.ndarray else None
+    if dtype not in FLOAT_DTYPES:
+        return False
+    owners, count = set(), 0
+    for param, *buffers in updates:
+        shape = param.shape
+        for position, a in enumerate((param, *buffers)):
+            if type(a) is not np.ndarray or a.dtype is not dtype or a.shape != shape:
+                return False
+            flags = a.flags
+            if not flags.c_contiguous or (position != 1 and not flags.writeable):
+                return False
+            if a.nbytes:
+                owner = _owner(a)
+                if owner is None:
+                    return False
+                owners.add(id(owner))
+                count += 1
+    return len(owners) == count
+
+
 def _check_update(name, param, grad, states):
     """The buffers of one fused update: same float dtype and shape, contiguous, distinct."""
     _check_disjoint(name, _check_buffers(name, param, grad, states))
@@ -627,6 +653,28 @@ def adam_update_many(params, ms, vs, v_hats, grads, *, alpha, beta_1, beta_2, ep
         return
     grad_scales = [1.0] * count if grad_scales is None else list(grad_scales)
     decays = [0.0] * count if decays is None else list(decays)
+    states = (ms, vs) if v_hats is None else (ms, vs, v_hats)
+    if not (_plain_buffers(list(zip(params, grads, *states)))
+            and _finite_floats(grad_scales) and _finite_floats(decays)):
+        _check_many_updates(params, ms, vs, v_hats, grads, grad_scales, decays)
+    _check_scalars("adam_update_many", alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    selection.impl.adam_update_many(list(params), list(ms), list(vs),
+                                    None if v_hats is None else list(v_hats), list(grads),
+                                    float(alpha), float(beta_1), float(beta_2), float(epsilon),
+                                    [float(g) for g in grad_scales],
+                                    _clip_bound("adam_update_many", clipvalue),
+                                    [float(d) for d in decays])
+
+
+def _finite_floats(values):
+    """All Python floats and finite (their sum is, unless one is inf or NaN, or it overflows:
+    then the per-value checks decide)."""
+    return all(type(v) is float for v in values) and math.isfinite(sum(values))
+
+
+def _check_many_updates(params, ms, vs, v_hats, grads, grad_scales, decays):
+    """adam_update_many's labelled checks, one tensor at a time."""
+    count = len(params)
     buffers = []
     for i in range(count):
         buffers += _check_buffers("adam_update_many", params[i], grads[i],
@@ -639,13 +687,6 @@ def adam_update_many(params, ms, vs, v_hats, grads, *, alpha, beta_1, beta_2, ep
                             f"{params[0].dtype} (one call takes one dtype)")
         _check_scalars("adam_update_many", grad_scale=grad_scales[i], decay=decays[i])
     _check_disjoint("adam_update_many", buffers)
-    _check_scalars("adam_update_many", alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-    selection.impl.adam_update_many(list(params), list(ms), list(vs),
-                                    None if v_hats is None else list(v_hats), list(grads),
-                                    float(alpha), float(beta_1), float(beta_2), float(epsilon),
-                                    [float(g) for g in grad_scales],
-                                    _clip_bound("adam_update_many", clipvalue),
-                                    [float(d) for d in decays])
 
 
 def rmsprop_update(param, velocity, momentum_buf, average_grad, grad, *, learning_rate, rho,

@@ -202,7 +202,10 @@ class Dropout(Layer):
             from ..tensor import default_rng
             rng = default_rng()
         keep = rng.random(self._mask_shape(tuple(inputs.shape))) >= self.rate
-        return inputs * _constant(keep / (1.0 - self.rate), inputs)
+        # keep times the scale rounded to the input dtype: the values of
+        # (keep / (1 - rate)).astype(dtype) without the float64 pass
+        scale = np.asarray(1.0 / (1.0 - self.rate), dtype=inputs.dtype)
+        return inputs * _constant(keep * scale, inputs)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
