@@ -4,15 +4,20 @@
 #include <string.h>
 #include "conv2d_winograd.h"
 
-/* Channel counts from which Winograd pays: each input tile transform is shared by o output
- * channels and each output transform by c input ones. */
-#define WINO_MIN_CHANNELS 8
-
-int conv_winograd_applies(const tk_conv2d_geometry *g)
+/* Where Winograd pays, measured against the direct kernels (b32, 28x28 / 14x14 / 7x7 images, 1
+ * and 2 threads): a pass's 16 GEMMs need depth (the forward's is c, the grad-input's o: at 8 the
+ * direct forward was 1.7-2.6x faster, at 16 Winograd 1.15-1.5x), their columns at least 8 (the
+ * rows are padded to 16 floats), and the grad-weight, whose transforms are per tile of x and of
+ * dy, enough channel pairs (16 -> 16: a tie at 1 thread, 9% slower at 2; 16 -> 32 and 64 -> 8:
+ * 1.2-1.3x faster). */
+int conv_winograd_passes(const tk_conv2d_geometry *g)
 {
-    return g->kh == 3 && g->kw == 3 && g->stride_h == 1 && g->stride_w == 1 &&
-           g->dilation_h == 1 && g->dilation_w == 1 && g->c >= WINO_MIN_CHANNELS &&
-           g->o >= WINO_MIN_CHANNELS;
+    if (g->kh != 3 || g->kw != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dilation_h != 1 ||
+        g->dilation_w != 1)
+        return 0;
+    return (g->c >= 16 && g->o >= 8 ? WINO_FORWARD : 0) |
+           (g->o >= 16 && g->c >= 8 ? WINO_GRAD_INPUT : 0) |
+           (g->c >= 16 && g->o >= 8 && g->c * g->o >= 512 ? WINO_GRAD_WEIGHT : 0);
 }
 
 /* Read at every call: tk_select_simd may change the level between calls. */

@@ -1,5 +1,5 @@
 /* conv2d_winograd.h: Winograd F(2x2, 3x3) convolution for 3x3, stride 1, dilation 1 layers with
- * enough channels (conv_winograd_applies), behind conv2d.c's entry points. With the transforms
+ * enough channels (conv_winograd_passes), behind conv2d.c's entry points. With the transforms
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1]
  * one 2x2 output tile of one channel pair is A^T [(G g G^T) . (B^T d B)] A over the 4x4 input tile
@@ -70,7 +70,10 @@ typedef struct {
     size_t u, zeros, bufs, buf_bytes, accs, acc_bytes, total;
 } wino_plan;
 
-int conv_winograd_applies(const tk_conv2d_geometry *g);
+/* The passes that run as Winograd for this geometry (3x3 kernel, stride 1, dilation 1, and enough
+ * channels for the pass): a bit set of these. */
+enum { WINO_FORWARD = 1, WINO_GRAD_INPUT = 2, WINO_GRAD_WEIGHT = 4 };
+int conv_winograd_passes(const tk_conv2d_geometry *g);
 wino_plan wino_plan_forward(const tk_conv2d_geometry *g, size_t es, int transposed);
 wino_plan wino_plan_backward_weight(const tk_conv2d_geometry *g, size_t es);
 

@@ -113,11 +113,12 @@ void tk_conv2d_backward_weight_relu_f32(float *dw, float *dbias, const float *x,
 void tk_conv2d_backward_weight_relu_f64(double *dw, double *dbias, const double *x,
                                         const double *dy, const double *y,
                                         const tk_conv2d_geometry *g, void *workspace);
-/* 1 when the kernels above run this geometry as Winograd F(2x2, 3x3) (3x3 kernel, stride 1,
- * dilation 1, at least 8 input and output channels: 16 multiplies per 2x2 output tile instead of
- * 36), 0 when as the direct implicit GEMM. */
-int64_t tk_conv2d_uses_winograd_f32(const tk_conv2d_geometry *g);
-int64_t tk_conv2d_uses_winograd_f64(const tk_conv2d_geometry *g);
+/* Which of the kernels above run this geometry as Winograd F(2x2, 3x3) (16 multiplies per 2x2
+ * output tile instead of 36; 3x3 kernel, stride 1, dilation 1 and enough channels for the pass),
+ * the others running as the direct implicit GEMM: a bit set, 1 forward, 2 grad-input,
+ * 4 grad-weight (the fused-ReLU variants follow their plain kernels). */
+int64_t tk_conv2d_winograd_passes_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_winograd_passes_f64(const tk_conv2d_geometry *g);
 
 /* ---- pooling ---- */
 /* NHWC pooling. x, dx: [n, h, w, c]; y, dy, argmax, ddy: [n, oh, ow, c]; window kh x kw, strides

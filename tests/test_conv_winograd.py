@@ -1,7 +1,8 @@
-"""Winograd F(2x2, 3x3) conv2d (csrc/conv2d_winograd*): which geometries take it, and every kernel
-(forward, grad-input, grad-weight, grad-bias, their fused-ReLU variants) against the NumPy
-reference on shapes that do: partial tiles (odd sizes, 1x1 images), 'same' / 'valid' /
-asymmetric / large pads, channel counts off the vector widths, every SIMD body, 1 and 2 threads.
+"""Winograd F(2x2, 3x3) conv2d (csrc/conv2d_winograd*): which passes of which geometries take it,
+and every kernel (forward, grad-input, grad-weight, grad-bias, their fused-ReLU variants) against
+the NumPy reference on shapes that do: partial tiles (odd sizes, 1x1 images), 'same' / 'valid' /
+asymmetric / large pads, channel counts off the vector widths, every SIMD body, 1 and 2 threads,
+and on shapes where only some passes do.
 
 float32 is compared with the float64 reference on the same inputs: with N(0, 1) values, 32-64
 channels and 14x14 images the largest error observed is ~5e-5 on outputs up to ~150 (about 4e-7 of
@@ -14,14 +15,21 @@ from tinygrad_ko._backend import kernels, ref, selection
 
 pytestmark = pytest.mark.kernel
 
-# (n, h, w, c_in, c_out, padding as (top, bottom, left, right))
+ALL = frozenset({"forward", "backward_input", "backward_weight"})
+# (n, h, w, c_in, c_out, padding as (top, bottom, left, right)); every pass runs as Winograd
 CASES = [
-    (2, 1, 1, 9, 17, (1, 1, 1, 1)),      # 1x1 images: one tile, 3 of its 4 outputs dropped
-    (1, 2, 2, 16, 8, (1, 1, 1, 1)),      # one whole tile
-    (2, 3, 5, 17, 9, (0, 1, 2, 0)),      # asymmetric pads, odd sizes
+    (2, 1, 1, 17, 33, (1, 1, 1, 1)),     # 1x1 images: one tile, 3 of its 4 outputs dropped
+    (1, 2, 2, 16, 32, (1, 1, 1, 1)),     # one whole tile
+    (2, 3, 5, 33, 17, (0, 1, 2, 0)),     # asymmetric pads, odd sizes
     (3, 14, 14, 32, 64, (1, 1, 1, 1)),   # the toy CNN's second layer
     (1, 15, 15, 33, 16, (0, 0, 0, 0)),   # 'valid', partial tiles on both edges
-    (2, 6, 7, 8, 33, (2, 3, 0, 3)),      # pads beyond 'same' (the grad-input crops)
+    (2, 6, 7, 16, 33, (2, 3, 0, 3)),     # pads beyond 'same' (the grad-input crops)
+]
+# only some passes do: the others run as the direct kernels next to them
+MIXED = [
+    (2, 5, 6, 8, 16, (1, 1, 1, 1)),      # grad-input only (its depth is c_out)
+    (2, 5, 6, 64, 8, (1, 1, 1, 1)),      # forward and grad-weight only
+    (1, 4, 3, 16, 16, (1, 1, 1, 1)),     # forward and grad-input only
 ]
 
 
@@ -50,25 +58,30 @@ def _levels(c_impl):
 
 
 def test_dispatch(c_impl):
-    """The toy CNN's 3x3 layers with channels take Winograd; the input layer (1 channel), strided,
-    dilated and non-3x3 convolutions do not."""
-    uses = c_impl.conv2d_uses_winograd
-    same = (1, 1, 1, 1)
-    assert uses((32, 14, 14, 32), (3, 3, 32, 64), (1, 1), (1, 1), same)
-    assert uses((1, 5, 5, 8), (3, 3, 8, 8), (1, 1), (1, 1), (0, 0, 0, 0), np.float64)
-    assert not uses((32, 28, 28, 1), (3, 3, 1, 32), (1, 1), (1, 1), same)
-    assert not uses((32, 14, 14, 32), (3, 3, 32, 4), (1, 1), (1, 1), same)
-    assert not uses((32, 14, 14, 32), (3, 3, 32, 64), (2, 2), (1, 1), same)
-    assert not uses((32, 14, 14, 32), (3, 3, 32, 64), (1, 1), (2, 2), (2, 2, 2, 2))
-    assert not uses((32, 14, 14, 32), (5, 5, 32, 64), (1, 1), (1, 1), (2, 2, 2, 2))
+    """The toy CNN's 3x3 layer with channels takes Winograd in every pass; the input layer (1
+    channel), strided, dilated and non-3x3 convolutions in none; narrow layers only in the passes
+    whose GEMMs are deep enough (measured crossovers: csrc/conv2d_winograd.c)."""
+    passes = c_impl.conv2d_winograd_passes
+    same, one = (1, 1, 1, 1), (1, 1)
+    assert passes((32, 14, 14, 32), (3, 3, 32, 64), one, one, same) == ALL
+    assert passes((1, 5, 5, 16), (3, 3, 16, 32), one, one, (0, 0, 0, 0), np.float64) == ALL
+    assert passes((32, 28, 28, 1), (3, 3, 1, 32), one, one, same) == set()
+    assert passes((32, 14, 14, 8), (3, 3, 8, 8), one, one, same) == set()
+    assert passes((32, 14, 14, 32), (3, 3, 32, 64), (2, 2), one, same) == set()
+    assert passes((32, 14, 14, 32), (3, 3, 32, 64), one, (2, 2), (2, 2, 2, 2)) == set()
+    assert passes((32, 14, 14, 32), (5, 5, 32, 64), one, one, (2, 2, 2, 2)) == set()
+    assert passes((2, 5, 6, 8), (3, 3, 8, 16), one, one, same) == {"backward_input"}
+    assert passes((2, 5, 6, 64), (3, 3, 64, 8), one, one, same) == {"forward", "backward_weight"}
+    assert passes((1, 4, 3, 16), (3, 3, 16, 16), one, one, same) == {"forward", "backward_input"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES, ids=lambda case: "x".join(map(str, case[:5])))
+@pytest.mark.parametrize("case", CASES + MIXED, ids=lambda case: "x".join(map(str, case[:5])))
 def test_matches_reference(case, dtype, rng, c_impl):
     x, w, b, dy = _case(case, dtype, rng)
     hw, geometry = x.shape[1:3], _geometry(case[5])
-    assert c_impl.conv2d_uses_winograd(x.shape, w.shape, dtype=dtype, **geometry)
+    passes = c_impl.conv2d_winograd_passes(x.shape, w.shape, dtype=dtype, **geometry)
+    assert passes == ALL if case in CASES else passes and passes != ALL
     x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
     y = ref.conv2d_forward(x64, w64, b64, **geometry)
     mask = np.maximum(y, 0).astype(dtype)
@@ -112,7 +125,7 @@ def test_matches_reference(case, dtype, rng, c_impl):
 def test_relu_mask_and_bias_edges(rng, c_impl):
     """The fused ReLU on the Winograd path keeps tk_relu_forward's rules (exact zeros stay +0.0
     where a whole tile's inputs are zero) and the grad-weight's masked bias sums skip y <= 0."""
-    x, w, b, dy = _case((2, 6, 6, 8, 8, (1, 1, 1, 1)), np.float32, rng)
+    x, w, b, dy = _case((2, 6, 6, 16, 32, (1, 1, 1, 1)), np.float32, rng)
     x[0] = 0
     b[:] = 0
     geometry = _geometry((1, 1, 1, 1))

@@ -367,16 +367,20 @@ def _backward_weight(kernel, x, grads, kernel_hw, stride, dilation, padding, db)
     return _run(kernel, x.dtype, geometry, dw, db, x, *grads)
 
 
-def conv2d_uses_winograd(x_shape, w_shape, stride, dilation, padding, dtype=np.float32):
-    """Whether the conv2d kernels run this geometry as Winograd F(2x2, 3x3) (else as the direct
-    implicit GEMM)."""
+_WINOGRAD_PASSES = ((1, "forward"), (2, "backward_input"), (4, "backward_weight"))
+
+
+def conv2d_winograd_passes(x_shape, w_shape, stride, dilation, padding, dtype=np.float32):
+    """The conv2d kernels ("forward", "backward_input", "backward_weight") that run this geometry
+    as Winograd F(2x2, 3x3); the others run as the direct implicit GEMM."""
     n, h, wd, _ = x_shape
     kh, kw = w_shape[:2]
     out_h = (h + padding[0] + padding[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
     out_w = (wd + padding[2] + padding[3] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
     fields = _geometry(x_shape, w_shape, (out_h, out_w), stride, dilation, padding)
     geometry = ffi.new("tk_conv2d_geometry *", list(fields))
-    return bool(_kern_fn("conv2d_uses_winograd", np.dtype(dtype))(geometry))
+    bits = _kern_fn("conv2d_winograd_passes", np.dtype(dtype))(geometry)
+    return frozenset(name for bit, name in _WINOGRAD_PASSES if bits & bit)
 
 
 def conv2d_backward_bias(dy):
