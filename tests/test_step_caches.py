@@ -24,11 +24,13 @@ def test_conv_plans_follow_thread_count_and_simd_level(c_impl, rng):
                 selection.set_num_threads(n)
                 c_impl.select_simd(level)
                 assert not c_impl._conv_plans  # both settings drop the plans they size
+                epoch = c_impl._plan_epoch
                 first = kernels.conv2d_forward(x, w, b, **CONV)
                 second = kernels.conv2d_forward(x, w, b, **CONV)  # from the plan
                 assert first is not second and not np.shares_memory(first, second)
                 np.testing.assert_allclose(second, expected, rtol=1e-4, atol=1e-4)
-                (plan,) = c_impl._conv_plans.values()
+                ((*_, key_epoch), plan), = c_impl._conv_plans.items()
+                assert key_epoch == epoch  # a plan sized under other settings never matches
                 sizes[level, n] = plan[2]
                 geometry = c_impl._geometry(x.shape, w.shape, (9, 8), CONV["stride"],
                                             CONV["dilation"], CONV["padding"])
@@ -53,7 +55,7 @@ def test_conv_plans_are_per_shape_dtype_and_kernel(c_impl, rng):
             np.testing.assert_allclose(kernels.conv2d_backward_input(dy, w, (h, 5), **CONV),
                                        ref.conv2d_backward_input(dy, w, (h, 5), **CONV),
                                        rtol=tol, atol=tol)
-    kinds = {(kernel, char) for kernel, char, _ in c_impl._conv_plans}
+    kinds = {(kernel, char) for kernel, char, _, _ in c_impl._conv_plans}
     assert kinds == {(k, ch) for k in ("forward", "backward_input") for ch in "fd"}
     assert len(c_impl._conv_plans) == 12
 

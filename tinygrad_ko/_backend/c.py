@@ -71,12 +71,20 @@ def _workspace(nbytes):
 def set_num_threads(n):
     lib.tk_set_num_threads(n)
     _size_small_gemms()  # the GEMM workspace scales with the thread count
-    _conv_plans.clear()  # and so do the convolutions' workspaces
+    _new_plan_epoch()  # and so do the convolutions' workspaces
 
 
 def select_simd(level):
-    _conv_plans.clear()  # the workspaces differ between the SIMD bodies
+    _new_plan_epoch()  # the workspaces differ between the SIMD bodies
     return lib.tk_select_simd(level)
+
+
+def _new_plan_epoch():
+    """Retires the conv plans sized under the previous thread count or SIMD level: they are
+    dropped, and the epoch in their keys keeps one made concurrently from ever matching again."""
+    global _plan_epoch
+    _plan_epoch += 1
+    _conv_plans.clear()
 
 
 def build_info():
@@ -267,17 +275,18 @@ def _geometry(x_shape, w_shape, out_hw, stride, dilation, padding):
     return (*x_shape, *w_shape[:2], w_shape[3], *out_hw, *stride, *dilation, *padding)
 
 
-# (kernel, dtype char, geometry fields) -> (geometry struct, kernel, workspace bytes). Building the
-# struct and asking C for the workspace size cost more than the rest of a call's Python; a training
-# loop repeats a handful of geometries. The struct is const to the kernels, so calls (and threads)
-# share it. The size depends on the thread count and SIMD level: set_num_threads and select_simd
-# clear the plans.
+# (kernel, dtype char, geometry fields, epoch) -> (geometry struct, kernel, workspace bytes).
+# Building the struct and asking C for the workspace size cost more than the rest of a call's
+# Python; a training loop repeats a handful of geometries. The struct is const to the kernels, so
+# calls (and threads) share it. The size depends on the thread count and SIMD level: changing
+# either starts a new epoch (_new_plan_epoch).
 _conv_plans = {}
+_plan_epoch = 0
 _CONV_PLANS_MAX = 256
 
 
 def _conv_plan(kernel, dtype, fields):
-    key = (kernel, dtype.char, fields)
+    key = (kernel, dtype.char, fields, _plan_epoch)
     plan = _conv_plans.get(key)
     if plan is None:
         geometry = ffi.new("tk_conv2d_geometry *", list(fields))
