@@ -25,10 +25,12 @@
 /* ---- kernel table ---- */
 
 /* Read at every call (not cached): tk_select_simd may change the level between calls. A tiny
- * reduction (k) over few columns runs the small-K kernels (conv2d_smallk.h). */
-static conv_igemm_fn igemm_kernel(size_t es, int64_t k, int64_t ncols)
+ * reduction (k) over few columns runs the small-K kernels (conv2d_smallk.h). *relus: whether the
+ * kernel applies its job's fused ReLU as it stores (NULL: not asked). */
+static conv_igemm_fn igemm_kernel(size_t es, int64_t k, int64_t ncols, int *relus)
 {
     const conv_igemm_fn small = conv_smallk_igemm(es, k, ncols);
+    if (relus) *relus = small != NULL;
     if (small) return small;
     if (tk_simd_active == TK_SIMD_AVX512)
         return es == 4 ? conv_igemm_f32_avx512 : conv_igemm_f64_avx512;
@@ -109,7 +111,8 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
         bp = base + pl.bias;
     }
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
-    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->o);
+    int kernel_relus;
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->o, &kernel_relus);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -117,6 +120,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
         int64_t placed = -1;  /* the image now in `mine` */
         conv_igemm_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
                                pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->out_w * g->o, g->o};
+        job.relu = relu && kernel_relus;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
             const int64_t hi = total * (chunk + 1) / chunks;
@@ -134,7 +138,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                 job.ahead = n + pl.nt < g->n ? xn + pl.nt * image * es : NULL;
                 job.ahead_bytes = image * es;
                 kernel(&job, p - n * pixels, end - n * pixels);
-                if (relu)  /* while these rows are still in cache */
+                if (relu && !kernel_relus)  /* while these rows are still in cache */
                     conv_relu_inplace((char *)y + p * g->o * es, (end - p) * g->o, es);
             }
         }
@@ -156,7 +160,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
     const int64_t nphases = conv_build_phases(phases, koff, base + pl.packed, w, g, pl.top,
                                               pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
-    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->c);
+    const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->c, NULL);
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
@@ -231,7 +235,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
         char *bias_acc = acc + (size_t)(pl.k * pl.ld) * es;
         memset(acc, 0, (size_t)((pl.k + 1) * pl.ld) * es);
         conv_wgrad_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
-                               pl.k}, NULL, NULL, pl.ld, g->o, acc, pl.ld,
+                               pl.k}, NULL, NULL, NULL, pl.ld, g->o, acc, pl.ld,
                               dbias && sums_g ? bias_acc : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
@@ -245,7 +249,9 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
                 if (pl.place && placed != n)
                     conv_place_image(mine, pl.src_h, pl.src_w, xn, g->h, g->w, g->c * es,
                                      g->pad_top, g->pad_left, 1, 1);
-                if (mask && placed != n)
+                if (pl.mask_in_kernel)
+                    job.mask = (const char *)mask + offset;
+                else if (mask && placed != n)
                     conv_mask_rows(gbuf, pl.ld, gn, (const char *)mask + offset, pixels, g->o, es);
                 else if (pl.gbuf_bytes && placed != n)
                     conv_pad_rows(gbuf, pl.ld, gn, pixels, g->o, es);

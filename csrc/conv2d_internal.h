@@ -31,15 +31,18 @@ typedef struct {
     int64_t out_row_step, out_col_step;
     const void *ahead;   /* bytes the next call will read (or NULL): prefetched into L2 */
     int64_t ahead_bytes; /* while this one computes */
+    int relu;            /* store max(out, 0); only the kernels that take it (conv2d_smallk.h) */
 } conv_igemm_job;
 
 /* acc[k, 0:ncols] += sum_p src(p, k) * g[p, 0:ncols] for pixels p in [p0, p1) of one image.
  *   g: [pixels, ldg], ldg a multiple of CONV_COL_ALIGN   acc: [k, ldacc], same padding
  *   gsum: [ldacc] or NULL; kernels that sum g (conv2d_smallk.h) also add sum_p g[p, :] into it
- *   on the same pass (the bias gradient), the others leave it to the driver */
+ *   on the same pass (the bias gradient), the others leave it to the driver
+ *   mask: [pixels, ldg] or NULL; only the kernels that sum g take one: they read g as
+ *   g * (mask > 0), the fused ReLU's gradient, straight from dy */
 typedef struct {
     conv_gather at;
-    const void *src, *g;
+    const void *src, *g, *mask;
     int64_t ldg, ncols;
     void *acc;
     int64_t ldacc;
@@ -67,6 +70,7 @@ typedef struct {
     int64_t src_h, src_w, src_c, k, ld;       /* source image of the gather; K; packed row length */
     int64_t top, left;                        /* where the unpadded image starts in the source */
     int place;                                /* the source image is copied (padded) per thread */
+    int mask_in_kernel;                       /* the weight-gradient kernel applies the ReLU mask */
     size_t koff, bias, packed, phases, images, image_bytes, gbufs, gbuf_bytes, accs, acc_bytes;
     size_t total;
 } conv_plan;

@@ -1,6 +1,7 @@
 /* conv2d_plan.c: the workspace plans of the conv2d drivers (conv2d.c): how many threads a call
  * runs on and where each scratch array lives in the caller's workspace. The size queries and the
  * kernels build the same plan from the same geometry, so they always agree. */
+#include "conv2d_smallk.h"
 #include "conv2d_winograd.h"
 
 static size_t carve(size_t *top, size_t bytes)
@@ -71,9 +72,10 @@ conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int 
     size_t top = pl.total;
     /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
      * (not merely to align them: the copy costs more than the split loads it saves), or masked
-     * by the fused ReLU on the way. */
+     * by the fused ReLU on the way, unless the kernel masks them as it loads them. */
     const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
-    pl.gbuf_bytes = masked || pl.ld != g->o ? gbuf : 0;
+    pl.mask_in_kernel = masked && pl.ld == g->o && conv_smallk_wgrad(es, pl.k, g->o) != NULL;
+    pl.gbuf_bytes = (masked && !pl.mask_in_kernel) || pl.ld != g->o ? gbuf : 0;
     pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
     /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
     pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);

@@ -16,7 +16,8 @@ CASES = [
     (2, 11, 10, 2, 3, 5, 5, (2, 2), (1, 1), (1, 2, 2, 1)),     # stride 2, asymmetric pads
     (1, 9, 12, 3, 8, 3, 2, (2, 3), (2, 1), (0, 0, 3, 0)),      # mixed stride and dilation
     (2, 6, 5, 3, 16, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),      # 1x1, unpadded, a vector multiple
-]
+    (2, 9, 8, 1, 32, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),      # the input layer: small-K kernels
+]                                                              # mask dy as they load it
 
 
 def _arrays(case, dtype, rng):
@@ -82,21 +83,22 @@ def test_fused_kernels_match_unfused(c_impl, simd, case, dtype, rng):
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_kernels_follow_relus_nan_and_sign_rules(c_impl, dtype):
+@pytest.mark.parametrize("c_out", [1, 16])  # 16: the small-K kernel masks dy as it loads it
+def test_fused_kernels_follow_relus_nan_and_sign_rules(c_impl, dtype, c_out):
     """NaN passes the forward ReLU; the gradient is the product dy * (y > 0), so an inf or NaN dy
     where y == 0 gives NaN, exactly as relu_backward does (and a NaN y passes no gradient)."""
     c = c_impl
     x = np.array([[[[1.0], [0.0], [-1.0], [np.nan], [2.0]]]], dtype)   # (1, 1, 5, 1)
-    w = np.ones((1, 1, 1, 1), dtype)
+    w = np.ones((1, 1, 1, c_out), dtype)
     geometry = dict(stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0))
     y = c.conv2d_forward_relu(x, w, None, **geometry)
-    np.testing.assert_array_equal(_bits(y), _bits(c.relu_forward(x)))
-    dy = np.array([[[[-3.0], [np.inf], [np.nan], [4.0], [-5.0]]]], dtype)
+    np.testing.assert_array_equal(_bits(y), _bits(c.relu_forward(np.repeat(x, c_out, -1))))
+    dy = np.repeat(np.array([[[[-3.0], [np.inf], [np.nan], [4.0], [-5.0]]]], dtype), c_out, -1)
     dz = c.relu_backward(dy, y)
     dx = c.conv2d_backward_input_relu(dy, y, w, (1, 5), **geometry)
     np.testing.assert_array_equal(_bits(dx), _bits(c.conv2d_backward_input(dz, w, (1, 5),
                                                                            **geometry)))
-    np.testing.assert_array_equal(dx.ravel(), [-3.0, np.nan, np.nan, 0.0, -5.0])
+    np.testing.assert_array_equal(dx.ravel(), np.array([-3.0, np.nan, np.nan, 0.0, -5.0]) * c_out)
     dw, db = c.conv2d_backward_weight_bias_relu(x[..., :1] * 0 + 1, dy, y, (1, 1), **geometry)
     np.testing.assert_array_equal(db, c.conv2d_backward_bias(dz))
     np.testing.assert_array_equal(dw.ravel(), db)

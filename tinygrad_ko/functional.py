@@ -642,12 +642,21 @@ def _sparse_labels(target, loss_shape, cols, ignore_class):
             raise ValueError("class labels must be whole numbers")
     elif labels.dtype.kind not in "iub":
         raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
-    labels = labels.astype(np.int64)
-    valid = np.ones(loss_shape, bool) if ignore_class is None else labels != ignore_class
-    bad = valid & ((labels < 0) | (labels >= cols))
-    if bad.any():
+    labels = labels.astype(np.int64)  # a copy: the graph keeps it
+    if ignore_class is None:  # every entry counts: two reductions tell whether all are in range
+        valid = None
+        in_range = not labels.size or (labels.min() >= 0 and labels.max() < cols)
+    else:
+        valid = labels != ignore_class
+        in_range = not (valid & ((labels < 0) | (labels >= cols))).any()
+    if not in_range:
+        bad = (labels < 0) | (labels >= cols)
+        if valid is not None:
+            bad &= valid
         raise ValueError(f"labels must be in [0, {cols}), got {labels[bad][:5].tolist()} "
                          f"(labels shape {labels.shape})")
+    if valid is None:
+        return np.ascontiguousarray(labels), None
     return np.ascontiguousarray(np.where(valid, labels, 0)), valid
 
 
@@ -755,7 +764,7 @@ def cross_entropy(logits, target, from_logits=True, label_smoothing=0.0, reducti
     weights = _entry_weights(sample_weight, loss_shape, logits.dtype)
     if valid is not None:
         weights = weights * valid
-    denominator = int(valid.sum()) if valid is not None else int(np.prod(loss_shape))
+    denominator = int(valid.sum()) if valid is not None else math.prod(loss_shape)
     if not from_logits:
         shortcut = _logits_of(logits, Softmax, axis)
         if shortcut is None:

@@ -522,9 +522,12 @@ def adam_update(param, m, v, v_hat, grad, alpha, beta_1, beta_2, epsilon, grad_s
 
 def adam_update_many(params, ms, vs, v_hats, grads, alpha, beta_1, beta_2, epsilon, grad_scales,
                      clipvalue, decays):
-    pointers = _CTYPES_PTR_ARRAY[params[0].dtype.char]
-    param_ptrs, m_ptrs, v_ptrs, grad_ptrs = (ffi.new(pointers, [_ptr(a) for a in arrays])
-                                             for arrays in (params, ms, vs, grads))
+    char = params[0].dtype.char
+    pointers, ctype, from_buffer = _CTYPES_PTR_ARRAY[char], _CTYPES[char], ffi.from_buffer
+    # every buffer was checked C-contiguous: from_buffer directly, without _ptr's fallback
+    param_ptrs, m_ptrs, v_ptrs, grad_ptrs = (
+        ffi.new(pointers, [from_buffer(ctype, a) for a in arrays])
+        for arrays in (params, ms, vs, grads))
     v_hat_ptrs = ffi.NULL if v_hats is None else ffi.new(pointers, [_ptr(a) for a in v_hats])
     _kern_fn("adam_update_many", params[0].dtype)(
         param_ptrs, m_ptrs, v_ptrs, v_hat_ptrs, grad_ptrs, [a.size for a in params], grad_scales,
