@@ -92,7 +92,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
                          const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // x: [n, h, w, c]   w: [kh, kw, c, o]   bias: [o] or NULL   y: [n, out_h, out_w, o]
-    if (conv_winograd_passes(g) & WINO_FORWARD) {
+    if (conv_winograd_passes(g, es) & WINO_FORWARD) {
         conv_winograd_forward(y, x, w, bias, relu, g, ws, es);
         return;
     }
@@ -149,7 +149,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
                                 const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // dy, mask (or NULL): [n, out_h, out_w, o]   w: [kh, kw, c, o]   dx: [n, h, w, c]
-    if (conv_winograd_passes(g) & WINO_GRAD_INPUT) {
+    if (conv_winograd_passes(g, es) & WINO_GRAD_INPUT) {
         conv_winograd_backward_input(dx, dy, mask, w, g, ws, es);
         return;
     }
@@ -213,7 +213,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
 {
     // x: [n, h, w, c]   dy, mask (or NULL): [n, out_h, out_w, o]   dw: [kh, kw, c, o]
     // dbias: [o] or NULL
-    if (conv_winograd_passes(g) & WINO_GRAD_WEIGHT) {
+    if (conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT) {
         conv_winograd_backward_weight(dw, dbias, x, dy, mask, g, ws, es);
         return;
     }
@@ -309,20 +309,21 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
 
 static int64_t forward_bytes(const tk_conv2d_geometry *g, size_t es)
 {
-    if (conv_winograd_passes(g) & WINO_FORWARD) return (int64_t)wino_plan_forward(g, es, 0).total;
+    if (conv_winograd_passes(g, es) & WINO_FORWARD)
+        return (int64_t)wino_plan_forward(g, es, 0).total;
     return (int64_t)conv_plan_forward(g, es).total;
 }
 
 static int64_t backward_input_bytes(const tk_conv2d_geometry *g, size_t es)
 {
-    if (conv_winograd_passes(g) & WINO_GRAD_INPUT)
+    if (conv_winograd_passes(g, es) & WINO_GRAD_INPUT)
         return (int64_t)wino_plan_forward(g, es, 1).total;
     return (int64_t)conv_plan_backward_input(g, es).total;
 }
 
 static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int masked)
 {
-    if (conv_winograd_passes(g) & WINO_GRAD_WEIGHT)
+    if (conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT)
         return (int64_t)wino_plan_backward_weight(g, es).total;
     return (int64_t)conv_plan_backward_weight(g, es, masked).total;
 }
@@ -367,7 +368,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int
                                               void *workspace)                                    \
     { conv_backward_weight(dw, dbias, x, dy, y, g, workspace, sizeof(T)); }                       \
     int64_t tk_conv2d_winograd_passes_##SUF(const tk_conv2d_geometry *g)                          \
-    { return conv_winograd_passes(g); }
+    { return conv_winograd_passes(g, sizeof(T)); }
 
 CONV_ENTRY_POINTS(float, f32)
 CONV_ENTRY_POINTS(double, f64)

@@ -9,11 +9,15 @@
  * direct forward was 1.7-2.6x faster, at 16 Winograd 1.15-1.5x), their columns at least 8 (the
  * rows are padded to 16 floats), and the grad-weight, whose transforms are per tile of x and of
  * dy, enough channel pairs (16 -> 16: a tie at 1 thread, 9% slower at 2; 16 -> 32 and 64 -> 8:
- * 1.2-1.3x faster). */
-int conv_winograd_passes(const tk_conv2d_geometry *g)
+ * 1.2-1.3x faster). And the transformed kernel U (and each thread's dU) at most 1 MiB, so it
+ * stays in L2 while the blocks of tiles stream past: 128 -> 128 channels (1 MiB) ran 2.1x faster
+ * than direct, 256 -> 256 (4 MiB, read from L3 for every block) 14-19% slower. */
+#define WINO_MAX_U_BYTES (1 << 20)
+
+int conv_winograd_passes(const tk_conv2d_geometry *g, size_t es)
 {
     if (g->kh != 3 || g->kw != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dilation_h != 1 ||
-        g->dilation_w != 1)
+        g->dilation_w != 1 || WINO_XI * g->c * g->o * (int64_t)es > WINO_MAX_U_BYTES)
         return 0;
     return (g->c >= 16 && g->o >= 8 ? WINO_FORWARD : 0) |
            (g->o >= 16 && g->c >= 8 ? WINO_GRAD_INPUT : 0) |

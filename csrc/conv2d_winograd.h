@@ -70,10 +70,10 @@ typedef struct {
     size_t u, zeros, bufs, buf_bytes, accs, acc_bytes, total;
 } wino_plan;
 
-/* The passes that run as Winograd for this geometry (3x3 kernel, stride 1, dilation 1, and enough
- * channels for the pass): a bit set of these. */
+/* The passes that run as Winograd for this geometry and element size (3x3 kernel, stride 1,
+ * dilation 1, enough channels for the pass but not too many): a bit set of these. */
 enum { WINO_FORWARD = 1, WINO_GRAD_INPUT = 2, WINO_GRAD_WEIGHT = 4 };
-int conv_winograd_passes(const tk_conv2d_geometry *g);
+int conv_winograd_passes(const tk_conv2d_geometry *g, size_t es);
 wino_plan wino_plan_forward(const tk_conv2d_geometry *g, size_t es, int transposed);
 wino_plan wino_plan_backward_weight(const tk_conv2d_geometry *g, size_t es);
 

@@ -114,7 +114,8 @@ void tk_conv2d_backward_weight_relu_f64(double *dw, double *dbias, const double 
                                         const double *dy, const double *y,
                                         const tk_conv2d_geometry *g, void *workspace);
 /* Which of the kernels above run this geometry as Winograd F(2x2, 3x3) (16 multiplies per 2x2
- * output tile instead of 36; 3x3 kernel, stride 1, dilation 1 and enough channels for the pass),
+ * output tile instead of 36; 3x3 kernel, stride 1, dilation 1, enough channels for the pass and
+ * at most 1 MiB of transformed kernel: 16 * c * o elements),
  * the others running as the direct implicit GEMM: a bit set, 1 forward, 2 grad-input,
  * 4 grad-weight (the fused-ReLU variants follow their plain kernels). */
 int64_t tk_conv2d_winograd_passes_f32(const tk_conv2d_geometry *g);

@@ -59,8 +59,8 @@ def _levels(c_impl):
 
 def test_dispatch(c_impl):
     """The toy CNN's 3x3 layer with channels takes Winograd in every pass; the input layer (1
-    channel), strided, dilated and non-3x3 convolutions in none; narrow layers only in the passes
-    whose GEMMs are deep enough (measured crossovers: csrc/conv2d_winograd.c)."""
+    channel), strided, dilated and non-3x3 convolutions in none, nor very wide layers; narrow layers
+    only in the passes whose GEMMs are deep enough (measured crossovers: csrc/conv2d_winograd.c)."""
     passes = c_impl.conv2d_winograd_passes
     same, one = (1, 1, 1, 1), (1, 1)
     assert passes((32, 14, 14, 32), (3, 3, 32, 64), one, one, same) == ALL
@@ -73,6 +73,10 @@ def test_dispatch(c_impl):
     assert passes((2, 5, 6, 8), (3, 3, 8, 16), one, one, same) == {"backward_input"}
     assert passes((2, 5, 6, 64), (3, 3, 64, 8), one, one, same) == {"forward", "backward_weight"}
     assert passes((1, 4, 3, 16), (3, 3, 16, 16), one, one, same) == {"forward", "backward_input"}
+    # the transformed kernel must fit 1 MiB (it stays in L2 while the tiles stream past)
+    assert passes((8, 7, 7, 128), (3, 3, 128, 128), one, one, same) == ALL
+    assert passes((8, 7, 7, 128), (3, 3, 128, 128), one, one, same, np.float64) == set()
+    assert passes((8, 7, 7, 256), (3, 3, 256, 256), one, one, same) == set()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
