@@ -52,24 +52,6 @@ static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols, int *sums
 
 /* ---- helpers ---- */
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* The forward and gradient kernels hand out the flattened (image, pixel) range in chunks,
  * dynamically: on a shared machine a descheduled thread then delays one chunk, not half the work.
  * About one image per chunk (each image is padded once), and at least 4 chunks per thread. */
@@ -116,7 +98,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        char *mine = base + pl.images + thread_id() * pl.image_bytes;
+        char *mine = base + pl.images + conv_thread_id() * pl.image_bytes;
         int64_t placed = -1;  /* the image now in `mine` */
         conv_igemm_job job = {{g->out_w, g->stride_h * pl.src_w * g->c, g->stride_w * g->c, koff,
                                pl.k}, NULL, b, bp, pl.ld, g->o, NULL, g->out_w * g->o, g->o};
@@ -164,7 +146,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        char *mine = base + pl.images + thread_id() * pl.image_bytes;
+        char *mine = base + pl.images + conv_thread_id() * pl.image_bytes;
         int64_t placed = -1;  /* the image now in `mine` */
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < chunks; chunk++) {
@@ -227,7 +209,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
     const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        const int t = thread_id(), nt = thread_count();
+        const int t = conv_thread_id(), nt = conv_thread_count();
         int64_t placed = -1;  /* the image now in `mine` (and, padded, in `gbuf`) */
         char *mine = base + pl.images + t * pl.image_bytes;
         char *gbuf = base + pl.gbufs + t * pl.gbuf_bytes;
@@ -288,7 +270,7 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     char *base = ws;
 #pragma omp parallel num_threads(pl.nt)
     {
-        const int t = thread_id(), nt = thread_count();
+        const int t = conv_thread_id(), nt = conv_thread_count();
         int64_t lo, hi;
         thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
         char *acc = base + pl.accs + t * pl.acc_bytes;

@@ -6,6 +6,26 @@
 #define TK_CONV2D_INTERNAL_H
 #include "tk_internal.h"
 
+/* This thread's index and the team size inside the drivers' parallel regions (0 and 1 without
+ * OpenMP). */
+static inline int conv_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int conv_thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* Column padding of packed operands: a multiple of the widest vector (64 bytes), so every ISA's
  * full-vector loads of a row stay inside it. */
 #define CONV_COL_ALIGN_F32 16

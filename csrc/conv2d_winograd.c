@@ -32,24 +32,6 @@ static const wino_kernels *kernels(size_t es)
     return es == 4 ? &wino_f32_ref : &wino_f64_ref;
 }
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 #define WINO_TYPED_HELPERS(T, SUF)                                                               \
     /* One row of every u[xi]: G g G^T for columns [0, cols), g[i][j] = g_ij[q * step] (step 1:   \
      * w's contiguous rows, so the loop vectorizes), zeros in [cols, ld). */                      \
@@ -137,7 +119,7 @@ static void weights(void *u, int64_t ld, const void *w, const tk_conv2d_geometry
                     int transposed, size_t es)
 {
     int64_t lo, hi;
-    thread_range(transposed ? g->o : g->c, thread_id(), thread_count(), &lo, &hi);
+    thread_range(transposed ? g->o : g->c, conv_thread_id(), conv_thread_count(), &lo, &hi);
     if (es == 4) weights_f32(u, ld, w, g->c, g->o, transposed, lo, hi);
     else weights_f64(u, ld, w, g->c, g->o, transposed, lo, hi);
 }
@@ -171,7 +153,7 @@ static void forward(void *y, const void *src, const void *mask, const void *w, c
     const int64_t chunks = work_chunks(blocks, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
-        char *buf = base + pl.bufs + thread_id() * pl.buf_bytes;
+        char *buf = base + pl.bufs + conv_thread_id() * pl.buf_bytes;
         const wino_planes v = {buf, pl.ldv, pl.block * pl.ldv};
         const wino_planes m = {buf + (size_t)(WINO_XI * pl.block * pl.ldv) * es, pl.ldm,
                                pl.block * pl.ldm};
@@ -221,7 +203,7 @@ void conv_winograd_backward_weight(void *dw, void *dbias, const void *x, const v
     const size_t bias_at = (size_t)(WINO_XI * g->c * pl.ldm) * es;
 #pragma omp parallel num_threads(pl.nt)
     {
-        const int t = thread_id(), nt = thread_count();
+        const int t = conv_thread_id(), nt = conv_thread_count();
         char *buf = base + pl.bufs + t * pl.buf_bytes, *acc = base + pl.accs + t * pl.acc_bytes;
         const wino_planes v = {buf, pl.ldv, pl.block * pl.ldv};
         const wino_planes d = {buf + (size_t)(WINO_XI * pl.block * pl.ldv) * es, pl.ldm,
