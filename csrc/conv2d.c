@@ -50,24 +50,6 @@ static conv_wgrad_fn wgrad_kernel(size_t es, int64_t k, int64_t ncols, int *sums
     return es == 4 ? conv_wgrad_f32_ref : conv_wgrad_f64_ref;
 }
 
-/* ---- helpers ---- */
-
-/* The forward and gradient kernels hand out the flattened (image, pixel) range in chunks,
- * dynamically: on a shared machine a descheduled thread then delays one chunk, not half the work.
- * About one image per chunk (each image is padded once), and at least 4 chunks per thread. */
-static int64_t work_chunks(int64_t n, int64_t total, int nt)
-{
-    return TK_MIN(total, TK_MAX(n, 4 * (int64_t)nt));
-}
-
-/* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
-static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
-{
-    *lo = total * t / nt;
-    *hi = total * (t + 1) / nt;
-}
-
-
 /* ---- drivers (dtype-generic: es is the element size) ---- */
 
 static void conv_forward(void *y, const void *x, const void *w, const void *bias, int relu,
@@ -95,7 +77,7 @@ static void conv_forward(void *y, const void *x, const void *w, const void *bias
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
     int kernel_relus;
     const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->o, &kernel_relus);
-    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
+    const int64_t total = g->n * pixels, chunks = conv_work_chunks(total, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         char *mine = base + pl.images + conv_thread_id() * pl.image_bytes;
@@ -143,7 +125,7 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
                                               pl.left, pl.src_w, pl.ld, es);
     const int64_t pixels = g->h * g->w, image = g->out_h * g->out_w * g->o;
     const conv_igemm_fn kernel = igemm_kernel(es, pl.k, g->c, NULL);
-    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
+    const int64_t total = g->n * pixels, chunks = conv_work_chunks(total, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         char *mine = base + pl.images + conv_thread_id() * pl.image_bytes;
@@ -206,7 +188,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
     int sums_g;
     const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o, &sums_g);
-    const int64_t total = g->n * pixels, chunks = work_chunks(g->n, total, pl.nt);
+    const int64_t total = g->n * pixels, chunks = conv_work_chunks(total, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         const int t = conv_thread_id(), nt = conv_thread_count();
@@ -251,7 +233,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
             }
         }  /* the implied barrier: every partial sum is complete */
         int64_t r0, r1;
-        thread_range(pl.k, t, nt, &r0, &r1);
+        conv_thread_range(pl.k, t, nt, &r0, &r1);
         if (es == 4) conv_sum_parts_f32(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
         else conv_sum_parts_f64(dw, base + pl.accs, pl.acc_bytes, nt, pl.ld, g->o, r0, r1);
         if (dbias && t == nt - 1) {
@@ -272,7 +254,7 @@ static void conv_backward_bias(void *db, const void *dy, const tk_conv2d_geometr
     {
         const int t = conv_thread_id(), nt = conv_thread_count();
         int64_t lo, hi;
-        thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
+        conv_thread_range(g->n * g->out_h * g->out_w, t, nt, &lo, &hi);
         char *acc = base + pl.accs + t * pl.acc_bytes;
         memset(acc, 0, (size_t)g->o * es);
         if (es == 4) conv_row_sums_f32((float *)acc, dy, lo, hi, g->o);

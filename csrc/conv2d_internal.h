@@ -26,6 +26,22 @@ static inline int conv_thread_count(void)
 #endif
 }
 
+/* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
+static inline void conv_thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
+{
+    *lo = total * t / nt;
+    *hi = total * (t + 1) / nt;
+}
+
+/* How many chunks the drivers hand out dynamically over `items` (pixels of the batch, or blocks
+ * of Winograd tiles): on a shared machine a descheduled thread then delays one chunk, not half
+ * the work. About one image of n per chunk (each image is padded once; long runs the hardware
+ * prefetchers follow), at least 4 chunks per thread, never more than items. */
+static inline int64_t conv_work_chunks(int64_t items, int64_t n, int nt)
+{
+    return TK_MIN(items, TK_MAX(n, 4 * (int64_t)nt));
+}
+
 /* Column padding of packed operands: a multiple of the widest vector (64 bytes), so every ISA's
  * full-vector loads of a row stay inside it. */
 #define CONV_COL_ALIGN_F32 16

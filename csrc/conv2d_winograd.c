@@ -106,29 +106,15 @@ static const wino_kernels *kernels(size_t es)
 WINO_TYPED_HELPERS(float, f32)
 WINO_TYPED_HELPERS(double, f64)
 
-/* This thread's share [*lo, *hi) of total items split evenly over nt threads. */
-static void thread_range(int64_t total, int t, int nt, int64_t *lo, int64_t *hi)
-{
-    *lo = total * t / nt;
-    *hi = total * (t + 1) / nt;
-}
-
 /* u := the transformed kernel, this thread's share of its rows (the GEMMs read whole vectors of
  * them: the padding columns are zeroed). */
 static void weights(void *u, int64_t ld, const void *w, const tk_conv2d_geometry *g,
                     int transposed, size_t es)
 {
     int64_t lo, hi;
-    thread_range(transposed ? g->o : g->c, conv_thread_id(), conv_thread_count(), &lo, &hi);
+    conv_thread_range(transposed ? g->o : g->c, conv_thread_id(), conv_thread_count(), &lo, &hi);
     if (es == 4) weights_f32(u, ld, w, g->c, g->o, transposed, lo, hi);
     else weights_f64(u, ld, w, g->c, g->o, transposed, lo, hi);
-}
-
-/* Threads take chunks of consecutive blocks dynamically: long runs of the batch (about an image)
- * that the hardware prefetchers follow, at least 4 per thread for balance. */
-static int64_t work_chunks(int64_t blocks, int64_t n, int nt)
-{
-    return TK_MIN(blocks, TK_MAX(n, 4 * (int64_t)nt));
 }
 
 /* The forward, or (transposed) the grad-input as the forward over dy with the rotated, transposed
@@ -150,7 +136,7 @@ static void forward(void *y, const void *src, const void *mask, const void *w, c
     const wino_sink sink = {y, bias, relu, out_h, out_w, cout};
     const wino_planes u = {base + pl.u, pl.ldm, cin * pl.ldm};
     const int64_t blocks = (pl.tiles + pl.block - 1) / pl.block;
-    const int64_t chunks = work_chunks(blocks, g->n, pl.nt);
+    const int64_t chunks = conv_work_chunks(blocks, g->n, pl.nt);
 #pragma omp parallel num_threads(pl.nt)
     {
         char *buf = base + pl.bufs + conv_thread_id() * pl.buf_bytes;
@@ -218,7 +204,7 @@ void conv_winograd_backward_weight(void *dw, void *dbias, const void *x, const v
             kr->wgemm(sums, v, d, q1 - q0, g->c, g->o);
         }  /* the implied barrier: every partial sum is complete */
         int64_t r0, r1;
-        thread_range(g->c, t, nt, &r0, &r1);
+        conv_thread_range(g->c, t, nt, &r0, &r1);
         const char *parts = base + pl.accs;
         if (es == 4) weight_grad_f32(dw, parts, pl.acc_bytes, nt, pl.ldm, g->c, g->o, r0, r1);
         else weight_grad_f64(dw, parts, pl.acc_bytes, nt, pl.ldm, g->c, g->o, r0, r1);

@@ -14,7 +14,9 @@
  * which only add their results: no overflow clamp, a one-step reduction r = x - n*ln2 (ln2's float
  * rounding, 1.9e-9, times |n| errs where terms are tiny against the max's 1) and a degree-6
  * polynomial fitted for least maximum relative error on |r| <= ln2/2 with p(0) = 1 exactly
- * (0.81 ulp measured in float32 Horner form): 11 instructions instead of 14.
+ * (0.81 ulp measured in float32 Horner form): 11 instructions instead of 14. tk_vexp_* keep the
+ * Taylor polynomial: with the fitted one the exps they store reached 1.02 ulp over [-87, 88.7]
+ * (a 2M-point grid), against 0.90.
  * The vector log serves log-sum-exp's sums, which are 0 or at least 1 (or NaN): log(s) = e*ln2 +
  * log(m) with s = 2^e * m, m in [sqrt(1/2), sqrt(2)), and log(m) = 2 atanh(u), u = (m-1)/(m+1),
  * |u| < 0.172, by its odd series to u^9 (truncation < 3e-9 relative). log(0) = -inf, NaN stays NaN.

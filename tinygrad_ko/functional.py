@@ -107,9 +107,8 @@ def linear(x, w, b=None, activation=None):
 
 
 def _conv_pair(value, name):
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is int \
-            and type(value[1]) is int and value[0] >= 1 and value[1] >= 1:
-        return value  # the layers' case, checked cheaply
+    if _kernels.positive_int_pair(value):
+        return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
     if (not isinstance(value, (tuple, list)) or len(value) != 2

@@ -293,10 +293,16 @@ def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride=(1, 1), dilatio
 
 # ---- pooling ----
 
+def positive_int_pair(value):
+    """Whether value is already a tuple of two positive Python ints: the layers' case, which the
+    pair checks of conv and pooling accept cheaply before their general path."""
+    return type(value) is tuple and len(value) == 2 and type(value[0]) is int \
+        and type(value[1]) is int and value[0] >= 1 and value[1] >= 1
+
+
 def _pair(name, op, value):
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is int \
-            and type(value[1]) is int and value[0] >= 1 and value[1] >= 1:
-        return value  # the layers' case, checked cheaply
+    if positive_int_pair(value):
+        return value
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                  for v in pair):
