@@ -117,44 +117,68 @@ static inline int FN(covered)(int64_t h, int64_t w, int64_t kh, int64_t kw, int6
     return sh == kh && sw == kw && pt == 0 && pl == 0 && oh * sh >= h && ow * sw >= w;
 }
 
-/* dx: [n, h, w, c]   dy, argmax: [n, oh, ow, c]
- * dx = 0 except each window's gradient routed to its saved argmax. Disjoint windows write their
- * pixels directly (a vectorized select per channel); overlapping ones zero the image and scatter.
- * Images are split between threads, so only the thread owning an image writes it. */
-void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t n, int64_t h,
-                               int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
-                               int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+/* dx: [n, h, w, c]   dy, argmax, gate (NULL or the pooled output): [n, oh, ow, c]
+ * dx = 0 except each window's gradient routed to its saved argmax; with a gate, only the windows
+ * whose gate is > 0 route theirs. Disjoint windows write their pixels directly (a vectorized select
+ * per channel); overlapping ones zero the image and scatter. Images are split between threads, so
+ * only the thread owning an image writes it. Inlined into both callers, so the plain one carries no
+ * gate test. */
+static inline __attribute__((always_inline)) void FN(maxpool2d_scatter)(
+    T *dx, const T *dy, const T *gate, const int32_t *argmax, int64_t n, int64_t h, int64_t w,
+    int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t oh,
+    int64_t ow) {
     int disjoint = FN(disjoint)(kh, kw, sh, sw);
     int covered = FN(covered)(h, w, kh, kw, sh, sw, pt, pl, oh, ow);
     #pragma omp parallel for num_threads(tk_threads) schedule(static) \
         if (n * h * w * c >= POOL_PARALLEL_MIN)
     for (int64_t b = 0; b < n; b++) {
         T *TK_RESTRICT dxb = dx + b * h * w * c;
-        const T *dyb = dy + b * oh * ow * c;
+        const T *dyb = dy + b * oh * ow * c, *gb = gate ? gate + b * oh * ow * c : NULL;
         const int32_t *ab = argmax + b * oh * ow * c;
         if (!covered)
             memset(dxb, 0, (size_t)(h * w * c) * sizeof(T));
         if (!disjoint) {
-            for (int64_t o = 0; o < oh * ow; o++)
+            for (int64_t o = 0; o < oh * ow * c; o += c)
                 for (int64_t ch = 0; ch < c; ch++)
-                    dxb[(int64_t)ab[o * c + ch] * c + ch] += dyb[o * c + ch];
+                    if (!gb || gb[o + ch] > 0)
+                        dxb[(int64_t)ab[o + ch] * c + ch] += dyb[o + ch];
             continue;
         }
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t y0, y1, x0, x1, o = (oy * ow + ox) * c;
                 FN(window)(oy, ox, h, w, kh, kw, sh, sw, pt, pl, &y0, &y1, &x0, &x1);
-                const T *TK_RESTRICT g = dyb + o;
+                const T *TK_RESTRICT g = dyb + o, *TK_RESTRICT open = gb ? gb + o : NULL;
                 const int32_t *TK_RESTRICT a = ab + o;
                 for (int64_t iy = y0; iy < y1; iy++)
                     for (int64_t ix = x0; ix < x1; ix++) {
                         T *TK_RESTRICT di = dxb + (iy * w + ix) * c;
                         int32_t idx = (int32_t)(iy * w + ix);
-                        for (int64_t ch = 0; ch < c; ch++)
-                            di[ch] = a[ch] == idx ? g[ch] : 0;
+                        if (open)
+                            for (int64_t ch = 0; ch < c; ch++)
+                                di[ch] = a[ch] == idx && open[ch] > 0 ? g[ch] : 0;
+                        else
+                            for (int64_t ch = 0; ch < c; ch++)
+                                di[ch] = a[ch] == idx ? g[ch] : 0;
                     }
             }
     }
+}
+
+void FN(tk_maxpool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t n, int64_t h,
+                               int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow) {
+    FN(maxpool2d_scatter)(dx, dy, NULL, argmax, n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow);
+}
+
+/* The gradient of max_pool2d(relu(z)) w.r.t. z, given the pooled output y: relu's mask z > 0 is
+ * y > 0 at each argmax (the only pixels a window's gradient reaches), so it costs a read of y
+ * instead of a read of the full-size relu output by the next kernel. */
+void FN(tk_maxpool2d_backward_relu)(T *dx, const T *dy, const T *y, const int32_t *argmax,
+                                    int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh,
+                                    int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                                    int64_t oh, int64_t ow) {
+    FN(maxpool2d_scatter)(dx, dy, y, argmax, n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow);
 }
 
 /* ddy: [n, oh, ow, c]   ddx: [n, h, w, c]   argmax: [n, oh, ow, c]

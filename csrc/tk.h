@@ -137,6 +137,16 @@ void tk_maxpool2d_backward_f32(float *dx, const float *dy, const int32_t *argmax
 void tk_maxpool2d_backward_f64(double *dx, const double *dy, const int32_t *argmax, int64_t n,
                                int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
                                int64_t sw, int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+/* the gradient of max_pool2d(relu(z)) w.r.t. z from the pooled output y: backward's scatter of dy
+ * where y > 0, zeros elsewhere */
+void tk_maxpool2d_backward_relu_f32(float *dx, const float *dy, const float *y,
+                                    const int32_t *argmax, int64_t n, int64_t h, int64_t w,
+                                    int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                    int64_t pt, int64_t pl, int64_t oh, int64_t ow);
+void tk_maxpool2d_backward_relu_f64(double *dx, const double *dy, const double *y,
+                                    const int32_t *argmax, int64_t n, int64_t h, int64_t w,
+                                    int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                    int64_t pt, int64_t pl, int64_t oh, int64_t ow);
 /* gradient of max-pool backward w.r.t. dy: ddy = ddx gathered at argmax */
 void tk_maxpool2d_gather_f32(float *ddy, const float *ddx, const int32_t *argmax, int64_t n,
                              int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow);

@@ -57,6 +57,11 @@ def test_c_matches_reference(shape, pool, strides, padding, dtype, threads, rng)
         np.testing.assert_allclose(c.maxpool2d_backward(dy, argmax, shape, geometry),
                                    ref.maxpool2d_backward(dy, argmax, shape, geometry),
                                    rtol=1e-6, atol=1e-6)
+        # the ReLU-gated scatter, gated by a pooled output that is zero or negative in places
+        gate = np.where(rng.random(y.shape) < 0.3, 0, y).astype(dtype)
+        np.testing.assert_allclose(c.maxpool2d_backward_relu(dy, gate, argmax, shape, geometry),
+                                   ref.maxpool2d_backward_relu(dy, gate, argmax, shape, geometry),
+                                   rtol=1e-6, atol=1e-6)
         ddx = rng.standard_normal(shape).astype(dtype)
         assert np.array_equal(c.maxpool2d_gather(ddx, argmax), ref.maxpool2d_gather(ddx, argmax))
         x = np.nan_to_num(x, neginf=-3.0)
@@ -180,6 +185,53 @@ def test_backward_kernels_reject_bad_indices():
         kernels.maxpool2d_backward(dy, np.zeros(dy.shape, np.int64), (1, 4, 4, 1))
     with pytest.raises(ValueError, match="expected"):
         kernels.avgpool2d_backward(dy, (1, 6, 6, 1), 2)
+
+
+def _conv_relu_pool_grads(x, w, b, fused, reuse_relu_output=False, **pool):
+    x, w, b = (tg.Tensor(a, requires_grad=True) for a in (x, w, b))
+    h = F.conv2d(x, w, b, padding="same", activation="relu") if fused else \
+        F.conv2d(x, w, b, padding="same").relu()
+    out = F.max_pool2d(h, **pool)
+    weights = np.linspace(-1, 1, out.size).reshape(out.shape).astype(out.dtype)
+    loss = (out * tg.Tensor(weights)).sum()
+    if reuse_relu_output:
+        loss = loss + (h * h).sum()
+    loss.backward()
+    return x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+
+
+@pytest.mark.parametrize("pool", [dict(pool_size=2), dict(pool_size=3, strides=1, padding="same")])
+@pytest.mark.parametrize("reuse_relu_output", [False, True])
+def test_pooling_a_fused_conv_relu_masks_its_gradient_once(backend, pool, reuse_relu_output, rng,
+                                                          monkeypatch):
+    """max_pool2d of a fused conv + ReLU gives the conv a gradient the pool already masked (its
+    backward then runs the plain kernels); the values are those of the unfused ops, zero-valued
+    windows (ReLU-dead, and ties among them) included, and also when the ReLU output has a second
+    consumer (whose gradient the conv still masks)."""
+    x = rng.standard_normal((2, 6, 6, 3))
+    w = rng.standard_normal((3, 3, 3, 4)) * 0.5
+    b = np.array([-3.0, 0.0, 0.5, -0.5])  # channel 0 is ReLU-dead almost everywhere
+    expected = _conv_relu_pool_grads(x, w, b, fused=False, reuse_relu_output=reuse_relu_output,
+                                     **pool)
+    if not reuse_relu_output:
+        def refuse(*args, **kwargs):
+            raise AssertionError("the conv re-applied the ReLU mask")
+        for name in ("conv2d_backward_input_relu", "conv2d_backward_weight_bias_relu"):
+            monkeypatch.setattr(kernels, name, refuse)
+    got = _conv_relu_pool_grads(x, w, b, fused=True, reuse_relu_output=reuse_relu_output,
+                                **pool)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_backward_relu_rejects_a_mismatched_pooled_output():
+    dy = np.zeros((1, 2, 2, 1), np.float32)
+    _, argmax = kernels.maxpool2d_forward(np.zeros((1, 4, 4, 1), np.float32), 2)
+    with pytest.raises(ValueError, match="pooled output y"):
+        kernels.maxpool2d_backward_relu(dy, np.zeros((1, 2, 2, 2), np.float32), argmax,
+                                        (1, 4, 4, 1))
+    with pytest.raises(ValueError, match="pooled output y"):
+        kernels.maxpool2d_backward_relu(dy, np.zeros(dy.shape), argmax, (1, 4, 4, 1))
 
 
 def test_backward_trusts_only_the_read_only_argmax_of_its_forward(backend, rng):

@@ -205,6 +205,8 @@ class Conv2dRelu(Conv2d):
     kernel = staticmethod(_kernels.conv2d_forward_relu)
 
     def backward(self, grad):
+        if grad is vars(self).pop("relu_masked_grad", None):
+            return super().backward(grad)  # a max pool applied the mask (MaxPool2d.backward)
         y = self.output.data
         if is_grad_enabled() or grad.dtype != y.dtype:
             return super().backward(grad * (y > 0))
@@ -395,8 +397,18 @@ class MaxPool2d(Function):
             return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
                                            **self.window)
         # no graph to record: the scatter itself, without a node around it
-        return _constant(_kernels.maxpool2d_backward(_c_order(grad.data), self.argmax,
-                                                     self.x_shape, **self.window))
+        dy, y, producer = _c_order(grad.data), self.output.data, self.inputs[0]._ctx
+        if producer.__class__ is not Conv2dRelu or dy.dtype != y.dtype:
+            return _constant(_kernels.maxpool2d_backward(dy, self.argmax, self.x_shape,
+                                                         **self.window))
+        # Pooling a fused conv + ReLU: the ReLU's mask is y > 0 at each argmax, so the scatter
+        # applies it and the conv's backward, handed this very gradient, runs its plain kernels
+        # (a read of the pooled y here instead of the full-size ReLU output there). Any other
+        # gradient reaching the conv is a new array, which the conv still masks.
+        gx = _constant(_kernels.maxpool2d_backward_relu(dy, y, self.argmax, self.x_shape,
+                                                        **self.window))
+        producer.relu_masked_grad = gx
+        return gx
 
 
 class MaxPool2dBackward(Function):

@@ -424,6 +424,15 @@ def maxpool2d_backward(dy, argmax, x_shape, geometry):
     return dx
 
 
+def maxpool2d_backward_relu(dy, y, argmax, x_shape, geometry):
+    if not dy.size:
+        return np.zeros(x_shape, dy.dtype)
+    dx = np.empty(x_shape, dy.dtype)
+    _kern_fn("maxpool2d_backward_relu", dy.dtype)(_ptr(dx), _ptr(dy), _ptr(y), _ptr(argmax),
+                                                  *x_shape, *geometry)
+    return dx
+
+
 def maxpool2d_gather(ddx, argmax):
     n, h, w, c = ddx.shape
     ddy = np.empty(argmax.shape, ddx.dtype)

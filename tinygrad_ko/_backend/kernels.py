@@ -406,6 +406,20 @@ def maxpool2d_backward(dy, argmax, x_shape, pool_size=2, strides=None, padding="
     return selection.impl.maxpool2d_backward(dy, argmax, x_shape, geometry)
 
 
+def maxpool2d_backward_relu(dy, y, argmax, x_shape, pool_size=2, strides=None, padding="valid"):
+    """The gradient of max_pool2d(relu(z)) w.r.t. z from the pooled output y: maxpool2d_backward
+    of dy * (y > 0), without storing the masked dy."""
+    op = "max_pool2d backward (ReLU input)"
+    x_shape = tuple(int(v) for v in x_shape)
+    _check_argmax(op, dy, argmax, x_shape)
+    geometry = _pool_backward_geometry(op, dy, x_shape, pool_size, strides, padding)
+    _check_float(op, "y", y, 4)
+    if y.shape != dy.shape or y.dtype != dy.dtype:
+        raise ValueError(f"{op}: the pooled output y {y.shape} {y.dtype} must match dy {dy.shape} "
+                         f"{dy.dtype}")
+    return selection.impl.maxpool2d_backward_relu(dy, y, argmax, x_shape, geometry)
+
+
 def maxpool2d_gather(ddx, argmax):
     """Gradient of max-pool backward w.r.t. dy: ddx gathered at argmax (shape of argmax)."""
     _check_float("max_pool2d double backward", "ddx", ddx, 4)

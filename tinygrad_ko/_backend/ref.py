@@ -136,6 +136,10 @@ def maxpool2d_backward(dy, argmax, x_shape, geometry):
     return dx.astype(dy.dtype).reshape(x_shape)
 
 
+def maxpool2d_backward_relu(dy, y, argmax, x_shape, geometry):
+    return maxpool2d_backward(np.where(y > 0, dy, 0).astype(dy.dtype), argmax, x_shape, geometry)
+
+
 def maxpool2d_gather(ddx, argmax):
     n, h, w, c = ddx.shape
     picked = np.take_along_axis(ddx.reshape(n, h * w, c), argmax.reshape(n, -1, c), axis=1)
