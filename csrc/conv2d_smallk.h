@@ -10,7 +10,15 @@
  *                run of pixels (a whole image range per block when it fits), then adds into acc once.
  * Picked by conv2d.c through conv_smallk_igemm / conv_smallk_wgrad, which return NULL when the
  * shape is not small enough (then the tile kernels run). Bodies: conv2d_smallk_body.h, compiled per
- * ISA by conv2d_smallk_{ref,avx2,avx512}.c. */
+ * ISA by conv2d_smallk_{ref,avx2,avx512}.c.
+ * Tried and measured slower on the 28x28x1 -> 32 input layer (AVX-512, in-process interleaved,
+ * best of 20; branches inwino-winograd-experiment and inwino-nt-experiment): Winograd 1-D F(4, 3)
+ * forward and F(2x2, 3x3) grad-weight for c_in = 1 (28 and 29 instead of 36 and 40 vector ops
+ * per 4 pixels and channel vector): forward b32 0.171 vs 0.162 ms, b128 0.605 vs 0.628 (1
+ * thread), grad-weight b32 0.175 vs 0.125, b128 0.646 vs 0.502: both passes wait on y's stores
+ * and dy's loads (perf: the dy loads and prefetches take ~45% of the Winograd grad-weight),
+ * not on multiply-adds. Non-temporal stores of a large y: 1.14x faster in a forward-only loop
+ * at b128, but 0.90x inside bench_conv's interleaved race (b128, 1 thread). */
 #ifndef TK_CONV2D_SMALLK_H
 #define TK_CONV2D_SMALLK_H
 #include "conv2d_internal.h"
