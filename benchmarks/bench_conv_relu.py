@@ -7,10 +7,12 @@ conv layers.
 Forward: conv2d_forward_relu vs conv2d_forward + relu_forward. Backward: the fused gradient
 kernels (grad-weight + grad-bias, plus grad-input where the layer's input needs it) vs
 relu_backward + the plain ones. PyTorch: aten convolution + relu, threshold_backward +
-convolution_backward, in the faster of NCHW and channels-last. Then whole training steps of the
-toy CNN (examples/train_cnn.py) on the C backend, Conv2D(activation="relu") against Conv2D followed
-by an Activation("relu") layer, one train_on_batch each. Interleaved (common.race); ratios > 1 mean
-the fused kernels are faster. Prints, never asserts.
+convolution_backward, in the faster of NCHW and channels-last. Then the input layer's backward
+under a 2x2 max pool (the weight and bias gradients from the pooled gradient in one kernel, against
+the pool's masked scatter + the plain kernels), and whole training steps of the toy CNN
+(examples/train_cnn.py) on the C backend, Conv2D(activation="relu") against Conv2D followed by an
+Activation("relu") layer, one train_on_batch each. Interleaved (common.race); ratios > 1 mean the
+fused kernels are faster. Prints, never asserts.
 """
 import numpy as np
 
@@ -21,6 +23,9 @@ from tinygrad_ko._backend import kernels, selection
 LAYERS = [("28x28x1->32", 28, 1, 32, False), ("14x14x32->64", 14, 32, 64, True)]
 GEOMETRY = dict(stride=(1, 1), dilation=(1, 1), padding=(1, 1, 1, 1))
 
+POOLED_COLUMNS = [("batch", "batch", "{}"), ("threads", "thr", "{}"),
+                  ("pooled_ms", "pooled ms", "{:.3f}"), ("separate_ms", "separate ms", "{:.3f}"),
+                  ("vs_separate", "x separate", "{:.2f}")]
 STEP_COLUMNS = [("batch", "batch", "{}"), ("threads", "thr", "{}"),
                 ("fused_ms", "fused ms/step", "{:.2f}"),
                 ("unfused_ms", "unfused ms/step", "{:.2f}"), ("vs_unfused", "x unfused", "{:.2f}")]
@@ -98,6 +103,34 @@ def run(threads, repeat, batches):
     return rows
 
 
+def run_pooled(threads, repeat, batches):
+    """The input layer's dw and db under relu -> 2x2 max pool, from the pooled gradient."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for batch in batches:
+        x = rng.random((batch, 28, 28, 1), dtype=np.float32)
+        w = (rng.standard_normal((3, 3, 1, 32)) * 0.3).astype(np.float32)
+        b = rng.standard_normal(32).astype(np.float32) * 0.1
+        y = kernels.conv2d_forward_relu(x, w, b, **GEOMETRY)
+        p, argmax = kernels.maxpool2d_forward(y, 2)
+        dp = rng.standard_normal(p.shape).astype(np.float32)
+
+        def separate():
+            dy = kernels.maxpool2d_backward_relu(dp, p, argmax, y.shape, 2)
+            kernels.conv2d_backward_weight_bias(x, dy, (3, 3), **GEOMETRY)
+
+        def pooled():
+            kernels.conv2d_backward_weight_bias_pooled(x, dp, p, argmax, (3, 3), **GEOMETRY)
+        for n_threads in threads:
+            common.set_threads(n_threads)
+            best = common.race({"pooled": pooled, "separate": separate}, repeat=repeat,
+                               min_time=0.05)
+            rows.append({"batch": batch, "threads": n_threads, "pooled_ms": best["pooled"] * 1e3,
+                         "separate_ms": best["separate"] * 1e3,
+                         "vs_separate": best["separate"] / best["pooled"]})
+    return rows
+
+
 def _cnn(fused):
     """The toy CNN, with the ReLU of each Conv2D fused or as a layer of its own."""
     from tinygrad_ko import keras
@@ -139,10 +172,14 @@ def main(args):
     rows = run(args.threads, args.repeat, tuple(args.batches))
     common.print_table(rows, COLUMNS, "conv2d 3x3 'same' + ReLU, float32 (x unfused / x torch: "
                                       "their time over the fused kernels')")
+    pooled = run_pooled(args.threads, args.repeat, tuple(args.batches))
+    common.print_table(pooled, POOLED_COLUMNS, "28x28x1->32 conv + ReLU under a 2x2 max pool: dw "
+                                               "and db from the pooled gradient (x separate: "
+                                               "masked scatter + plain kernels over ours)")
     steps = run_steps(args.threads, 4 * args.repeat, tuple(args.batches))
     common.print_table(steps, STEP_COLUMNS, "toy CNN training step (train_on_batch), best of "
                                             f"{4 * args.repeat} interleaved")
-    common.write_json(args.json, {"conv2d_relu": rows, "cnn_step": steps})
+    common.write_json(args.json, {"conv2d_relu": rows, "pooled": pooled, "cnn_step": steps})
 
 
 if __name__ == "__main__":

@@ -172,20 +172,23 @@ static void conv_backward_input(void *dx, const void *dy, const void *mask, cons
 }
 
 static void conv_backward_weight(void *dw, void *dbias, const void *x, const void *dy,
-                                 const void *mask, const tk_conv2d_geometry *g, void *ws,
-                                 size_t es)
+                                 const void *mask, const int32_t *argmax,
+                                 const tk_conv2d_geometry *g, void *ws, size_t es)
 {
     // x: [n, h, w, c]   dy, mask (or NULL): [n, out_h, out_w, o]   dw: [kh, kw, c, o]
-    // dbias: [o] or NULL
-    if (conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT) {
+    // dbias: [o] or NULL. With argmax: dy, mask, argmax [n, out_h / 2, out_w / 2, o] are the
+    // gradient, output and argmax of relu(conv) -> 2x2 max pooling (conv_unpool_rows).
+    if (!argmax && conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT) {
         conv_winograd_backward_weight(dw, dbias, x, dy, mask, g, ws, es);
         return;
     }
-    const conv_plan pl = conv_plan_backward_weight(g, es, mask != NULL);
+    const conv_plan pl = conv_plan_backward_weight(
+        g, es, argmax ? CONV_DY_POOLED : mask ? CONV_DY_RELU : CONV_DY_PLAIN);
     char *base = ws;
     int64_t *koff = (int64_t *)(base + pl.koff);
     conv_fill_koff(koff, g->kh, g->kw, g->c, g->dilation_h * pl.src_w * g->c, g->dilation_w * g->c);
     const int64_t pixels = g->out_h * g->out_w, image = g->h * g->w * g->c;
+    const int64_t dy_pixels = argmax ? (g->out_h / 2) * (g->out_w / 2) : pixels;
     int sums_g;
     const conv_wgrad_fn kernel = wgrad_kernel(es, pl.k, g->o, &sums_g);
     const int64_t total = g->n * pixels, chunks = conv_work_chunks(total, g->n, pl.nt);
@@ -207,7 +210,7 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
             for (int64_t p = total * chunk / chunks, end; p < hi; p = end) {
                 const int64_t n = p / pixels, p0 = p - n * pixels;
                 const char *xn = (const char *)x + n * image * es;
-                const int64_t offset = n * pixels * g->o * es;
+                const int64_t offset = n * dy_pixels * g->o * es;
                 const char *gn = (const char *)dy + offset;
                 end = TK_MIN(hi, (n + 1) * pixels);
                 if (pl.place && placed != n)
@@ -215,6 +218,9 @@ static void conv_backward_weight(void *dw, void *dbias, const void *x, const voi
                                      g->pad_top, g->pad_left, 1, 1);
                 if (pl.mask_in_kernel)
                     job.mask = (const char *)mask + offset;
+                else if (argmax && placed != n)
+                    conv_unpool_rows(gbuf, pl.ld, gn, (const char *)mask + offset,
+                                     argmax + n * dy_pixels * g->o, g->out_h, g->out_w, g->o, es);
                 else if (mask && placed != n)
                     conv_mask_rows(gbuf, pl.ld, gn, (const char *)mask + offset, pixels, g->o, es);
                 else if (pl.gbuf_bytes && placed != n)
@@ -285,11 +291,11 @@ static int64_t backward_input_bytes(const tk_conv2d_geometry *g, size_t es)
     return (int64_t)conv_plan_backward_input(g, es).total;
 }
 
-static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int masked)
+static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, conv_dy_source dy)
 {
-    if (conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT)
+    if (dy != CONV_DY_POOLED && conv_winograd_passes(g, es) & WINO_GRAD_WEIGHT)
         return (int64_t)wino_plan_backward_weight(g, es).total;
-    return (int64_t)conv_plan_backward_weight(g, es, masked).total;
+    return (int64_t)conv_plan_backward_weight(g, es, dy).total;
 }
 
 /* ---- public entry points ---- */
@@ -300,7 +306,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int
     int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
     { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
-    { return backward_weight_bytes(g, sizeof(T), 0); }                                             \
+    { return backward_weight_bytes(g, sizeof(T), CONV_DY_PLAIN); }                                             \
     int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
     { return (int64_t)conv_plan_backward_bias(g, sizeof(T)).total; }                               \
     void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
@@ -311,7 +317,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int
     { conv_backward_input(dx, dy, NULL, w, g, workspace, sizeof(T)); }                            \
     void tk_conv2d_backward_weight_##SUF(T *dw, T *dbias, const T *x, const T *dy,                \
                                          const tk_conv2d_geometry *g, void *workspace)            \
-    { conv_backward_weight(dw, dbias, x, dy, NULL, g, workspace, sizeof(T)); }                    \
+    { conv_backward_weight(dw, dbias, x, dy, NULL, NULL, g, workspace, sizeof(T)); }                    \
     void tk_conv2d_backward_bias_##SUF(T *dbias, const T *dy, const tk_conv2d_geometry *g,        \
                                        void *workspace)                                           \
     { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }                                   \
@@ -320,7 +326,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int
     int64_t tk_conv2d_workspace_size_backward_input_relu_##SUF(const tk_conv2d_geometry *g)       \
     { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_relu_##SUF(const tk_conv2d_geometry *g)      \
-    { return backward_weight_bytes(g, sizeof(T), 1); }                                             \
+    { return backward_weight_bytes(g, sizeof(T), CONV_DY_RELU); }                                             \
     void tk_conv2d_forward_relu_##SUF(T *y, const T *x, const T *w, const T *bias,                \
                                       const tk_conv2d_geometry *g, void *workspace)               \
     { conv_forward(y, x, w, bias, 1, g, workspace, sizeof(T)); }                                  \
@@ -330,7 +336,13 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, int
     void tk_conv2d_backward_weight_relu_##SUF(T *dw, T *dbias, const T *x, const T *dy,           \
                                               const T *y, const tk_conv2d_geometry *g,            \
                                               void *workspace)                                    \
-    { conv_backward_weight(dw, dbias, x, dy, y, g, workspace, sizeof(T)); }                       \
+    { conv_backward_weight(dw, dbias, x, dy, y, NULL, g, workspace, sizeof(T)); }                 \
+    int64_t tk_conv2d_workspace_size_backward_weight_pooled_##SUF(const tk_conv2d_geometry *g)    \
+    { return backward_weight_bytes(g, sizeof(T), CONV_DY_POOLED); }                                \
+    void tk_conv2d_backward_weight_pooled_##SUF(T *dw, T *dbias, const T *x, const T *dp,         \
+                                                const T *y, const int32_t *argmax,                \
+                                                const tk_conv2d_geometry *g, void *workspace)     \
+    { conv_backward_weight(dw, dbias, x, dp, y, argmax, g, workspace, sizeof(T)); }               \
     int64_t tk_conv2d_winograd_passes_##SUF(const tk_conv2d_geometry *g)                          \
     { return conv_winograd_passes(g, sizeof(T)); }
 

@@ -113,7 +113,10 @@ typedef struct {
 
 conv_plan conv_plan_forward(const tk_conv2d_geometry *g, size_t es);
 conv_plan conv_plan_backward_input(const tk_conv2d_geometry *g, size_t es);
-conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked);
+/* How the weight gradient reads dy: as given, masked by the fused ReLU's output, or rebuilt per
+ * image from a 2x2 max pooling of the ReLU's output (conv_unpool_rows). */
+typedef enum { CONV_DY_PLAIN, CONV_DY_RELU, CONV_DY_POOLED } conv_dy_source;
+conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, conv_dy_source dy);
 conv_plan conv_plan_backward_bias(const tk_conv2d_geometry *g, size_t es);
 
 /* ---- conv2d_layout.c ---- */
@@ -133,6 +136,8 @@ void conv_place_masked(char *dst, int64_t dh, int64_t dw, const char *src, const
                        int64_t sh, int64_t sw, int64_t ch, int64_t top, int64_t left, size_t es);
 void conv_mask_rows(char *dst, int64_t ld, const char *src, const char *mask, int64_t rows,
                     int64_t cols, size_t es);
+void conv_unpool_rows(char *dst, int64_t ld, const char *dp, const char *y, const int32_t *argmax,
+                      int64_t out_h, int64_t out_w, int64_t o, size_t es);
 void conv_relu_inplace(char *y, int64_t count, size_t es);
 void conv_mask_copy(char *dst, const char *src, const char *mask, int64_t count, size_t es);
 void conv_fill_koff(int64_t *koff, int64_t ki, int64_t kj, int64_t ch, int64_t step_i,

@@ -155,6 +155,40 @@ void conv_mask_copy(char *dst, const char *src, const char *mask, int64_t count,
     else mask_copy_f64((double *)dst, (const double *)src, (const double *)mask, count);
 }
 
+/* dst [out_h * out_w, ld] := one image's gradient of relu(z) -> 2x2 / stride-2
+ * max pooling w.r.t. z, from the pooled dp, the pooled output y (the ReLU's mask is y > 0 at each
+ * window's argmax) and the argmax offsets (iy * out_w + ix); zero elsewhere, in an odd last row or
+ * column, and in the columns beyond o. dp, y, argmax: [out_h / 2, out_w / 2, o]. */
+#define CONV_UNPOOL(T, SUF)                                                                       \
+    static void unpool_rows_##SUF(T *dst, int64_t ld, const T *dp, const T *y,                    \
+                                  const int32_t *argmax, int64_t out_h, int64_t out_w, int64_t o) \
+    {                                                                                             \
+        const int64_t ph = out_h / 2, pw = out_w / 2;                                             \
+        for (int64_t iy = 0; iy < out_h; iy++)                                                    \
+            for (int64_t ix = 0; ix < out_w; ix++) {                                              \
+                T *TK_RESTRICT d = dst + (iy * out_w + ix) * ld;                                  \
+                const int64_t q = ((iy / 2) * pw + ix / 2) * o;                                   \
+                const int32_t at = (int32_t)(iy * out_w + ix);                                    \
+                const int64_t real = iy < 2 * ph && ix < 2 * pw ? o : 0;                          \
+                for (int64_t c = 0; c < real; c++)                                                \
+                    d[c] = argmax[q + c] == at && y[q + c] > 0 ? dp[q + c] : 0;                   \
+                for (int64_t c = real; c < ld; c++) d[c] = 0;                                     \
+            }                                                                                     \
+    }
+CONV_UNPOOL(float, f32)
+CONV_UNPOOL(double, f64)
+
+void conv_unpool_rows(char *dst, int64_t ld, const char *dp, const char *y, const int32_t *argmax,
+                      int64_t out_h, int64_t out_w, int64_t o, size_t es)
+{
+    if (es == 4)
+        unpool_rows_f32((float *)dst, ld, (const float *)dp, (const float *)y, argmax, out_h,
+                        out_w, o);
+    else
+        unpool_rows_f64((double *)dst, ld, (const double *)dp, (const double *)y, argmax, out_h,
+                        out_w, o);
+}
+
 /* The input gradient by phases. Along one axis (stride s, dilation d, leading pad p), input row
  * i = a + s * m (phase a < s) receives exactly the kernel taps t with t * d = a + p (mod s), from
  * dy row m + shift(t), shift(t) = (a + p - t * d) / s: per phase, a stride-1 correlation of dy with

@@ -66,16 +66,19 @@ conv_plan conv_plan_backward_input(const tk_conv2d_geometry *g, size_t es)
     return pl;
 }
 
-conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, int masked)
+conv_plan conv_plan_backward_weight(const tk_conv2d_geometry *g, size_t es, conv_dy_source dy)
 {
     conv_plan pl = conv_plan_forward(g, es);
     size_t top = pl.total;
     /* dy rows are read as whole vectors: copied to padded rows unless O is already a multiple
      * (not merely to align them: the copy costs more than the split loads it saves), or masked
-     * by the fused ReLU on the way, unless the kernel masks them as it loads them. */
+     * by the fused ReLU on the way, unless the kernel masks them as it loads them; rebuilt from
+     * the pooled gradient always (the image's dy then only ever exists in this buffer). */
     const size_t gbuf = TK_ROUND_UP((size_t)(g->out_h * g->out_w * pl.ld) * es, TK_CACHE_LINE);
-    pl.mask_in_kernel = masked && pl.ld == g->o && conv_smallk_wgrad(es, pl.k, g->o) != NULL;
-    pl.gbuf_bytes = (masked && !pl.mask_in_kernel) || pl.ld != g->o ? gbuf : 0;
+    pl.mask_in_kernel =
+        dy == CONV_DY_RELU && pl.ld == g->o && conv_smallk_wgrad(es, pl.k, g->o) != NULL;
+    pl.gbuf_bytes =
+        (dy != CONV_DY_PLAIN && !pl.mask_in_kernel) || pl.ld != g->o ? gbuf : 0;
     pl.gbufs = carve(&top, pl.nt * pl.gbuf_bytes);
     /* Each thread's partial dw, then its partial bias sums: one row of ld after the k rows. */
     pl.acc_bytes = TK_ROUND_UP((size_t)((pl.k + 1) * pl.ld) * es, TK_CACHE_LINE);

@@ -113,6 +113,20 @@ void tk_conv2d_backward_weight_relu_f32(float *dw, float *dbias, const float *x,
 void tk_conv2d_backward_weight_relu_f64(double *dw, double *dbias, const double *x,
                                         const double *dy, const double *y,
                                         const tk_conv2d_geometry *g, void *workspace);
+/* The weight (and bias) gradient of y = relu(conv2d(x, w, b)) followed by 2x2 / stride-2 'valid'
+ * max pooling, from the pooling's dp, output p and argmax, all [n, out_h / 2, out_w / 2, o]
+ * (argmax as tk_maxpool2d_forward makes it, over the out_h x out_w image): each image's dy is
+ * rebuilt in the workspace (dp at the argmax where p > 0) and never stored whole. dbias may be
+ * NULL. Runs the direct kernels (never Winograd). */
+int64_t tk_conv2d_workspace_size_backward_weight_pooled_f32(const tk_conv2d_geometry *g);
+int64_t tk_conv2d_workspace_size_backward_weight_pooled_f64(const tk_conv2d_geometry *g);
+void tk_conv2d_backward_weight_pooled_f32(float *dw, float *dbias, const float *x, const float *dp,
+                                          const float *p, const int32_t *argmax,
+                                          const tk_conv2d_geometry *g, void *workspace);
+void tk_conv2d_backward_weight_pooled_f64(double *dw, double *dbias, const double *x,
+                                          const double *dp, const double *p,
+                                          const int32_t *argmax, const tk_conv2d_geometry *g,
+                                          void *workspace);
 /* Which of the kernels above run this geometry as Winograd F(2x2, 3x3) (16 multiplies per 2x2
  * output tile instead of 36; 3x3 kernel, stride 1, dilation 1, enough channels for the pass and
  * at most 1 MiB of transformed kernel: 16 * c * o elements),

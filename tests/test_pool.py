@@ -187,8 +187,9 @@ def test_backward_kernels_reject_bad_indices():
         kernels.avgpool2d_backward(dy, (1, 6, 6, 1), 2)
 
 
-def _conv_relu_pool_grads(x, w, b, fused, reuse_relu_output=False, **pool):
-    x, w, b = (tg.Tensor(a, requires_grad=True) for a in (x, w, b))
+def _conv_relu_pool_grads(x, w, b, fused, x_grad=True, reuse_relu_output=False, **pool):
+    x, w, b = tg.Tensor(x, requires_grad=x_grad), tg.Tensor(w, requires_grad=True), \
+        tg.Tensor(b, requires_grad=True)
     h = F.conv2d(x, w, b, padding="same", activation="relu") if fused else \
         F.conv2d(x, w, b, padding="same").relu()
     out = F.max_pool2d(h, **pool)
@@ -197,31 +198,90 @@ def _conv_relu_pool_grads(x, w, b, fused, reuse_relu_output=False, **pool):
     if reuse_relu_output:
         loss = loss + (h * h).sum()
     loss.backward()
-    return x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+    return [t.grad.numpy() for t in (x, w, b) if t.requires_grad]
 
 
+@pytest.mark.parametrize("shape", [(2, 6, 6, 3), (2, 7, 9, 1)])
 @pytest.mark.parametrize("pool", [dict(pool_size=2), dict(pool_size=3, strides=1, padding="same")])
+@pytest.mark.parametrize("x_grad", [False, True])
 @pytest.mark.parametrize("reuse_relu_output", [False, True])
-def test_pooling_a_fused_conv_relu_masks_its_gradient_once(backend, pool, reuse_relu_output, rng,
-                                                          monkeypatch):
-    """max_pool2d of a fused conv + ReLU gives the conv a gradient the pool already masked (its
-    backward then runs the plain kernels); the values are those of the unfused ops, zero-valued
-    windows (ReLU-dead, and ties among them) included, and also when the ReLU output has a second
-    consumer (whose gradient the conv still masks)."""
-    x = rng.standard_normal((2, 6, 6, 3))
-    w = rng.standard_normal((3, 3, 3, 4)) * 0.5
+def test_pooling_a_fused_conv_relu(backend, shape, pool, x_grad, reuse_relu_output, rng,
+                                   monkeypatch):
+    """max_pool2d of a fused conv + ReLU is one Conv2dReluMaxPool2d node, whose backward needs only
+    the pooled gradient, output and argmax (the conv never re-applies the ReLU mask, and a 2x2
+    pool over an input that needs no gradient takes the pooled weight-gradient kernel); its
+    gradients are those of the unfused ops, ReLU-dead windows, ties among them and odd sizes
+    included, and also when the ReLU output has a second consumer (through the conv's own node)."""
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((3, 3, shape[3], 4)) * 0.5
     b = np.array([-3.0, 0.0, 0.5, -0.5])  # channel 0 is ReLU-dead almost everywhere
-    expected = _conv_relu_pool_grads(x, w, b, fused=False, reuse_relu_output=reuse_relu_output,
-                                     **pool)
+    expected = _conv_relu_pool_grads(x, w, b, False, x_grad, reuse_relu_output, **pool)
+    pooled_calls = []
+    pooled_kernel = kernels.conv2d_backward_weight_bias_pooled
+    monkeypatch.setattr(kernels, "conv2d_backward_weight_bias_pooled",
+                        lambda *a, **k: pooled_calls.append(1) or pooled_kernel(*a, **k))
     if not reuse_relu_output:
         def refuse(*args, **kwargs):
             raise AssertionError("the conv re-applied the ReLU mask")
         for name in ("conv2d_backward_input_relu", "conv2d_backward_weight_bias_relu"):
             monkeypatch.setattr(kernels, name, refuse)
-    got = _conv_relu_pool_grads(x, w, b, fused=True, reuse_relu_output=reuse_relu_output,
-                                **pool)
+    got = _conv_relu_pool_grads(x, w, b, True, x_grad, reuse_relu_output, **pool)
+    assert bool(pooled_calls) == (not x_grad and pool["pool_size"] == 2)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_pooled_fused_conv_relu_second_order(backend, rng):
+    x = rng.standard_normal((1, 4, 5, 2))
+    w = rng.standard_normal((3, 3, 2, 3)) * 0.5
+    b = np.array([0.3, -0.2, 0.1])
+    assert tg.gradcheck(
+        lambda w_, b_: F.max_pool2d(F.conv2d(tg.Tensor(x), w_, b_, padding="same",
+                                             activation="relu"), 2), [w, b], order=2)
+
+
+@needs_c
+@pytest.mark.kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kernel_hw, c_out, padding", [
+    ((3, 28, 28, 1), (3, 3), 32, (1, 1, 1, 1)),
+    ((2, 7, 9, 3), (3, 3), 5, (1, 1, 1, 1)),
+    ((2, 9, 8, 2), (2, 2), 17, (0, 0, 0, 0)),
+    ((1, 6, 6, 1), (5, 5), 8, (2, 2, 2, 2)),
+    ((4, 14, 14, 32), (3, 3), 64, (1, 1, 1, 1)),  # where Winograd takes the weight gradient
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pooled_weight_gradient_kernel_matches_reference(shape, kernel_hw, c_out, padding, dtype,
+                                                         threads, simd, rng):
+    c, before = _c(), tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        geometry = dict(stride=(1, 1), dilation=(1, 1), padding=padding)
+        x = rng.standard_normal(shape).astype(dtype)
+        w = (rng.standard_normal((*kernel_hw, shape[3], c_out)) * 0.5).astype(dtype)
+        b = (rng.standard_normal(c_out) - 0.5).astype(dtype)
+        y = kernels.conv2d_forward_relu(x, w, b, **geometry)
+        p, argmax = kernels.maxpool2d_forward(y, 2)
+        dp = rng.standard_normal(p.shape).astype(dtype)
+        args = (x, dp, p, argmax, y.shape[1:3], kernel_hw, (1, 1), (1, 1), padding)
+        tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
+        for got, expected in zip(c.conv2d_backward_weight_bias_pooled(*args),
+                                 ref.conv2d_backward_weight_bias_pooled(*args)):
+            np.testing.assert_allclose(got, expected, **tol)
+    finally:
+        tg.set_num_threads(before)
+
+
+def test_pooled_weight_gradient_rejects_mismatched_shapes():
+    x = np.zeros((1, 6, 6, 1), np.float32)
+    y = kernels.conv2d_forward_relu(x, np.ones((3, 3, 1, 2), np.float32), padding=(1, 1, 1, 1))
+    p, argmax = kernels.maxpool2d_forward(y, 2)
+    with pytest.raises(ValueError, match="must both be"):
+        kernels.conv2d_backward_weight_bias_pooled(x, p[:, :2], p[:, :2], argmax[:, :2], (3, 3),
+                                                   padding=(1, 1, 1, 1))
+    with pytest.raises(ValueError, match="argmax"):
+        kernels.conv2d_backward_weight_bias_pooled(x, p, p, argmax.astype(np.int64), (3, 3),
+                                                   padding=(1, 1, 1, 1))
 
 
 def test_backward_relu_rejects_a_mismatched_pooled_output():

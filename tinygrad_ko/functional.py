@@ -205,8 +205,6 @@ class Conv2dRelu(Conv2d):
     kernel = staticmethod(_kernels.conv2d_forward_relu)
 
     def backward(self, grad):
-        if grad is vars(self).pop("relu_masked_grad", None):
-            return super().backward(grad)  # a max pool applied the mask (MaxPool2d.backward)
         y = self.output.data
         if is_grad_enabled() or grad.dtype != y.dtype:
             return super().backward(grad * (y > 0))
@@ -397,18 +395,45 @@ class MaxPool2d(Function):
             return MaxPool2dBackward.apply(grad, argmax=self.argmax, x_shape=self.x_shape,
                                            **self.window)
         # no graph to record: the scatter itself, without a node around it
-        dy, y, producer = _c_order(grad.data), self.output.data, self.inputs[0]._ctx
-        if producer.__class__ is not Conv2dRelu or dy.dtype != y.dtype:
-            return _constant(_kernels.maxpool2d_backward(dy, self.argmax, self.x_shape,
-                                                         **self.window))
-        # Pooling a fused conv + ReLU: the ReLU's mask is y > 0 at each argmax, so the scatter
-        # applies it and the conv's backward, handed this very gradient, runs its plain kernels
-        # (a read of the pooled y here instead of the full-size ReLU output there). Any other
-        # gradient reaching the conv is a new array, which the conv still masks.
-        gx = _constant(_kernels.maxpool2d_backward_relu(dy, y, self.argmax, self.x_shape,
-                                                        **self.window))
-        producer.relu_masked_grad = gx
-        return gx
+        return _constant(_kernels.maxpool2d_backward(_c_order(grad.data), self.argmax,
+                                                     self.x_shape, **self.window))
+
+
+class Conv2dReluMaxPool2d(Conv2d):
+    """max_pool2d(relu(conv2d(x, w, b))) as one node of the conv's inputs (x, w[, b]): F.max_pool2d
+    makes it when its input comes straight from a fused conv + ReLU, and pools that output (the
+    conv's node stays, for any other consumer of it). The backward needs only the pooled gradient,
+    output p and argmax: the ReLU's mask is p > 0 at each window's argmax, the only pixel its
+    gradient reaches. For 2x2 / stride-2 windows over a conv whose input needs no gradient (a
+    network's input layer), the weight and bias gradients come from one kernel that rebuilds each
+    image's conv-output gradient in scratch (it is never stored whole); otherwise the masked
+    scatter, then Conv2d's plain backward."""
+
+    def forward(self, x, w, b=None, conv_output=None, window=None, stride=(1, 1),
+                dilation=(1, 1), padding=(0, 0, 0, 0)):
+        self.geometry = dict(stride=stride, dilation=dilation, padding=padding)
+        self.window = window
+        self.conv_shape = conv_output.shape
+        p, self.argmax = _kernels.maxpool2d_forward(conv_output, **window)
+        kh, kw, sh, sw, top, left, oh, ow = _kernels.pool2d_geometry(conv_output.shape, **window)
+        self.pooled_2x2 = (kh, kw, sh, sw, top, left) == (2, 2, 2, 2, 0, 0) and \
+            (oh, ow) == (conv_output.shape[1] // 2, conv_output.shape[2] // 2)
+        return p
+
+    def backward(self, grad):
+        p = self.output.data
+        if is_grad_enabled() or grad.dtype != p.dtype:
+            masked = MaxPool2dBackward.apply(grad * (p > 0), argmax=self.argmax,
+                                             x_shape=self.conv_shape, **self.window)
+            return super().backward(masked)
+        dp, need = _c_order(grad.data), self.needs_input_grad
+        if self.pooled_2x2 and not need[0] and len(need) == 3 and need[1] and need[2]:
+            x = _c_order(self.inputs[0].data.astype(p.dtype, copy=False))
+            dw, db = _kernels.conv2d_backward_weight_bias_pooled(
+                x, dp, p, self.argmax, self.inputs[1].shape[:2], **self.geometry)
+            return None, _constant(dw), _constant(db)
+        dy = _kernels.maxpool2d_backward_relu(dp, p, self.argmax, self.conv_shape, **self.window)
+        return super().backward(_constant(dy))
 
 
 class MaxPool2dBackward(Function):
@@ -465,6 +490,11 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     >>> F.max_pool2d(tg.randn(8, 28, 28, 32), 2).shape
     (8, 14, 14, 32)
     """
+    producer = getattr(x, "_ctx", None)
+    if producer.__class__ is Conv2dRelu and producer.inputs is not None:  # Conv2dReluMaxPool2d
+        return Conv2dReluMaxPool2d.apply(
+            *producer.inputs, conv_output=x.data, **producer.geometry,
+            window=dict(pool_size=pool_size, strides=strides, padding=padding))
     return MaxPool2d.apply(x, pool_size=pool_size, strides=strides, padding=padding)
 
 

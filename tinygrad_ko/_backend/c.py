@@ -364,6 +364,24 @@ def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride, dilation, padd
                             padding, db), db
 
 
+def conv2d_backward_weight_bias_pooled(x, dp, p, argmax, out_hw, kernel_hw, stride, dilation,
+                                       padding):
+    db = np.empty((dp.shape[3],), dp.dtype)
+    dw = np.empty((*kernel_hw, x.shape[3], dp.shape[3]), x.dtype)
+    if x.shape[0] == 0:
+        dw.fill(0)
+        db.fill(0)
+        return dw, db
+    geometry = _geometry(x.shape, dw.shape, out_hw, stride, dilation, padding)
+    if _kern_fn("conv2d_winograd_passes", x.dtype)(_conv_plan("backward_weight_pooled", x.dtype,
+                                                              geometry)[0]) & 4:
+        # Winograd's grad-weight, faster than the direct kernels there, reads a whole dy
+        dy = maxpool2d_backward_relu(dp, p, argmax, (x.shape[0], *out_hw, dp.shape[3]),
+                                     (2, 2, 2, 2, 0, 0, out_hw[0] // 2, out_hw[1] // 2))
+        return conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding)
+    return _run("backward_weight_pooled", x.dtype, geometry, dw, db, x, dp, p, argmax), db
+
+
 def _backward_weight(kernel, x, grads, kernel_hw, stride, dilation, padding, db):
     """grads: (dy,) or, for the fused ReLU, (dy, y)."""
     dw = np.empty((*kernel_hw, x.shape[3], grads[0].shape[3]), x.dtype)

@@ -245,6 +245,30 @@ def conv2d_backward_bias(dy):
     return selection.impl.conv2d_backward_bias(dy)
 
 
+def conv2d_backward_weight_bias_pooled(x, dp, p, argmax, kernel_hw, stride=(1, 1),
+                                       dilation=(1, 1), padding=(0, 0, 0, 0)):
+    """(dw, db) of relu(conv2d(x, w, b)) followed by 2x2 / stride-2 'valid' max pooling, from the
+    pooling's gradient dp, output p and argmax (maxpool2d_forward's, over the conv output): the
+    conv output's gradient, dp at each argmax where p > 0, is rebuilt image by image in scratch
+    and never stored whole."""
+    op = "conv2d_backward_weight_bias_pooled"
+    _check_float(op, "x", x, 4)
+    _check_float(op, "dp", dp, 4)
+    _check_float(op, "p", p, 4)
+    _same_dtype(op, x=x, dp=dp, p=p)
+    stride, dilation, padding = _conv_hyper(op, stride, dilation, padding)
+    kernel_hw = tuple(kernel_hw)
+    out = conv2d_output_hw(x.shape[1:3], kernel_hw, stride, dilation, padding, op)
+    pooled = (x.shape[0], out[0] // 2, out[1] // 2)
+    if dp.shape[:3] != pooled or dp.shape[3] < 1 or p.shape != dp.shape:
+        raise ValueError(f"{op}: dp {dp.shape} and p {p.shape} must both be {pooled} + (C_out,): "
+                         f"x {x.shape} with kernel {kernel_hw} gives a {out[0]}x{out[1]} output, "
+                         f"pooled 2x2")
+    _check_argmax(op, dp, argmax, (x.shape[0], *out, dp.shape[3]))
+    return selection.impl.conv2d_backward_weight_bias_pooled(x, dp, p, argmax, out, kernel_hw,
+                                                             stride, dilation, padding)
+
+
 # Fused conv2d + ReLU. y = conv2d_forward_relu's output; its gradients read dz = dy * (y > 0)
 # (relu_backward's product) wherever the plain gradients read dy, so dz is never stored.
 
