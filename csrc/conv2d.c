@@ -306,7 +306,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, con
     int64_t tk_conv2d_workspace_size_backward_input_##SUF(const tk_conv2d_geometry *g)            \
     { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_##SUF(const tk_conv2d_geometry *g)           \
-    { return backward_weight_bytes(g, sizeof(T), CONV_DY_PLAIN); }                                             \
+    { return backward_weight_bytes(g, sizeof(T), CONV_DY_PLAIN); }                                 \
     int64_t tk_conv2d_workspace_size_backward_bias_##SUF(const tk_conv2d_geometry *g)             \
     { return (int64_t)conv_plan_backward_bias(g, sizeof(T)).total; }                               \
     void tk_conv2d_forward_##SUF(T *y, const T *x, const T *w, const T *bias,                     \
@@ -317,7 +317,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, con
     { conv_backward_input(dx, dy, NULL, w, g, workspace, sizeof(T)); }                            \
     void tk_conv2d_backward_weight_##SUF(T *dw, T *dbias, const T *x, const T *dy,                \
                                          const tk_conv2d_geometry *g, void *workspace)            \
-    { conv_backward_weight(dw, dbias, x, dy, NULL, NULL, g, workspace, sizeof(T)); }                    \
+    { conv_backward_weight(dw, dbias, x, dy, NULL, NULL, g, workspace, sizeof(T)); }               \
     void tk_conv2d_backward_bias_##SUF(T *dbias, const T *dy, const tk_conv2d_geometry *g,        \
                                        void *workspace)                                           \
     { conv_backward_bias(dbias, dy, g, workspace, sizeof(T)); }                                   \
@@ -326,7 +326,7 @@ static int64_t backward_weight_bytes(const tk_conv2d_geometry *g, size_t es, con
     int64_t tk_conv2d_workspace_size_backward_input_relu_##SUF(const tk_conv2d_geometry *g)       \
     { return backward_input_bytes(g, sizeof(T)); }                                                 \
     int64_t tk_conv2d_workspace_size_backward_weight_relu_##SUF(const tk_conv2d_geometry *g)      \
-    { return backward_weight_bytes(g, sizeof(T), CONV_DY_RELU); }                                             \
+    { return backward_weight_bytes(g, sizeof(T), CONV_DY_RELU); }                                  \
     void tk_conv2d_forward_relu_##SUF(T *y, const T *x, const T *w, const T *bias,                \
                                       const tk_conv2d_geometry *g, void *workspace)               \
     { conv_forward(y, x, w, bias, 1, g, workspace, sizeof(T)); }                                  \
