@@ -92,12 +92,14 @@ def conv2d_backward_weight_relu(x, dy, y, kernel_hw, stride, dilation, padding):
 def conv2d_backward_weight_bias_relu(x, dy, y, kernel_hw, stride, dilation, padding):
     return conv2d_backward_weight_bias(x, dy * (y > 0), kernel_hw, stride, dilation, padding)
 
+
 def conv2d_backward_weight_bias_pooled(x, dp, p, argmax, out_hw, kernel_hw, stride, dilation,
                                        padding):
     (out_h, out_w), o = out_hw, dp.shape[3]
     dy = maxpool2d_backward_relu(dp, p, argmax, (x.shape[0], out_h, out_w, o),
                                  (2, 2, 2, 2, 0, 0, out_h // 2, out_w // 2))
     return conv2d_backward_weight_bias(x, dy, kernel_hw, stride, dilation, padding)
+
 
 # ---- pooling ----
 # NHWC windows come from sliding_window_view over the input padded to exactly cover every window;
